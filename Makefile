@@ -1,0 +1,44 @@
+# Every target that needs Python depends on $(VENV_STAMP), so any target works as the first command on a fresh clone.
+PYTHON ?= python3
+VENV ?= .venv
+VENV_PY := $(VENV)/bin/python
+VENV_STAMP := $(VENV)/.installed
+PIPELINE ?= examples/quickstart/pipeline.py:pipeline
+TARGET ?= local
+PARAMS ?=
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install test lint format pipeline-run bench clean
+
+help: ## Show the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(VENV_STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "Python 3.11 is required (set PYTHON=...)")'
+	$(PYTHON) -m venv $(VENV)
+	$(VENV_PY) -m pip install --quiet --upgrade "pip>=24.2"
+	$(VENV_PY) -m pip install --quiet --constraint constraints.txt --editable ".[dev]"
+	@touch $@
+
+install: $(VENV_STAMP) ## Create .venv with every pinned dependency (a no-op when up to date)
+
+test: $(VENV_STAMP) ## Run the test suite
+	$(VENV_PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV_STAMP) ## Check style with ruff
+	$(VENV_PY) -m ruff check .
+	$(VENV_PY) -m ruff format --check .
+
+format: $(VENV_STAMP) ## Apply ruff's fixes and formatting
+	$(VENV_PY) -m ruff check --fix .
+	$(VENV_PY) -m ruff format .
+
+pipeline-run: $(VENV_STAMP) ## Run PIPELINE on TARGET (default: the quickstart, locally); PARAMS="Name=Value ..."
+	$(VENV_PY) -m pipelines run $(PIPELINE) --target $(TARGET) $(foreach p,$(PARAMS),--param $(p))
+
+bench: $(VENV_STAMP) ## Run the benchmarks under bench/
+	$(VENV_PY) bench/runner.py
+
+clean: ## Remove the venv and local runs
+	rm -rf $(VENV) runs

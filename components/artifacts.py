@@ -1,0 +1,61 @@
+"""Artifact types: what a folder passed between steps holds, declared as data so it survives JSON export."""
+
+import tarfile
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_ARCHIVE_BYTES = 20 * 1024**3
+
+
+class ArtifactError(ValueError):
+    """A folder does not hold what its artifact type promises."""
+
+
+class ArtifactType(BaseModel):
+    """A named folder shape. `required_files` are glob patterns that must each match at least one file.
+
+    `archive` names the single file the folder travels as between steps (SageMaker ships a training job's model as
+    `model.tar.gz`); the runtime unpacks it before a component sees the folder.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Z][A-Za-z0-9]*$", description="Type name; wiring compares these.")
+    description: str
+    required_files: tuple[str, ...] = ()
+    archive: str | None = None
+
+    def check(self, folder: Path) -> None:
+        if not folder.is_dir():
+            raise ArtifactError(f"{self.name} at {folder}: not a folder ({self.description})")
+        if self.archive and (folder / self.archive).is_file():
+            return
+        missing = [pattern for pattern in self.required_files if next(folder.glob(pattern), None) is None]
+        if missing:
+            raise ArtifactError(f"{self.name} at {folder}: no file matches {', '.join(missing)} ({self.description})")
+
+
+def pack_archive(folder: Path, archive: Path) -> None:
+    """Pack a folder's contents at the archive root, as SageMaker packs `/opt/ml/model`."""
+    with tarfile.open(archive, "w:gz") as tar:
+        for path in sorted(folder.rglob("*")):
+            tar.add(path, arcname=path.relative_to(folder).as_posix(), recursive=False)
+
+
+def unpack_archive(archive: Path, destination: Path, max_bytes: int = MAX_ARCHIVE_BYTES) -> None:
+    """Extract with tarfile's `data` filter (no absolute paths, no links out, no devices) and a size cap."""
+    with tarfile.open(archive, "r:*") as tar:
+        members = tar.getmembers()
+        total = sum(member.size for member in members)
+        if total > max_bytes:
+            raise ArtifactError(f"{archive}: unpacks to {total} bytes, over the {max_bytes}-byte limit")
+        destination.mkdir(parents=True, exist_ok=True)
+        tar.extractall(destination, members=members, filter="data")
+
+
+JSON_REPORT = ArtifactType(
+    name="JsonReport",
+    description="a folder of JSON report files that conditions can read by JSON path",
+    required_files=("*.json",),
+)

@@ -1,0 +1,7 @@
+from components.artifacts import ArtifactType
+
+NUMBERS = ArtifactType(
+    name="Numbers",
+    description='numbers.jsonl, one {"value": float} object a line',
+    required_files=("numbers.jsonl",),
+)

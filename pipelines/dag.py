@@ -1,0 +1,419 @@
+"""The DAG: pipeline parameters, component steps wired by typed artifacts, conditions on report values, fail steps.
+
+Everything is checked as the DAG is built, so a mistake names its step and field before anything runs. The same
+object is what the local runner executes and what the SageMaker compiler translates.
+"""
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Annotated, Any, Literal
+
+import jmespath
+import jsonschema
+from jmespath.exceptions import JMESPathError
+from pydantic import BaseModel, ConfigDict, Field
+
+from components.definition import Component
+from components.spec import ComponentSpec
+
+STEP_NAME = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
+PARAMETER_NAME = r"^[A-Za-z][A-Za-z0-9]{0,63}$"
+PARAMETER_TYPES: dict[str, type] = {"Integer": int, "Float": float, "String": str, "Boolean": bool}
+
+
+class PipelineDefinitionError(ValueError):
+    """The DAG is wired wrongly; the message names the step and the field."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ParamRef(_Frozen):
+    """A pipeline parameter used as a step param, an input URI or a condition operand."""
+
+    kind: Literal["param"] = "param"
+    name: str
+
+
+class OutputRef(_Frozen):
+    kind: Literal["output"] = "output"
+    step: str
+    output: str
+
+
+class JsonValue(_Frozen):
+    """A value read at run time from a JSON file inside a step's output (SageMaker: PropertyFile + JsonGet)."""
+
+    kind: Literal["json"] = "json"
+    step: str
+    output: str
+    file: str
+    path: str
+
+
+Operand = Annotated[JsonValue | ParamRef, Field(discriminator="kind")] | bool | int | float | str
+
+
+class Compare(_Frozen):
+    kind: Literal["compare"] = "compare"
+    op: Literal[">=", "<=", "==", ">", "<"]
+    left: Operand
+    right: Operand
+
+
+class AllOf(_Frozen):
+    kind: Literal["all"] = "all"
+    conditions: tuple["Condition", ...]
+
+
+class AnyOf(_Frozen):
+    kind: Literal["any"] = "any"
+    conditions: tuple["Condition", ...]
+
+
+Condition = Annotated[Compare | AllOf | AnyOf, Field(discriminator="kind")]
+AllOf.model_rebuild()
+AnyOf.model_rebuild()
+
+
+def ge(left: Operand, right: Operand) -> Compare:
+    return Compare(op=">=", left=left, right=right)
+
+
+def le(left: Operand, right: Operand) -> Compare:
+    return Compare(op="<=", left=left, right=right)
+
+
+def gt(left: Operand, right: Operand) -> Compare:
+    return Compare(op=">", left=left, right=right)
+
+
+def lt(left: Operand, right: Operand) -> Compare:
+    return Compare(op="<", left=left, right=right)
+
+
+def eq(left: Operand, right: Operand) -> Compare:
+    return Compare(op="==", left=left, right=right)
+
+
+def all_of(*conditions: Condition) -> AllOf:
+    return AllOf(conditions=conditions)
+
+
+def any_of(*conditions: Condition) -> AnyOf:
+    return AnyOf(conditions=conditions)
+
+
+class PipelineParameter(_Frozen):
+    name: str
+    type: Literal["Integer", "Float", "String", "Boolean"]
+    default: bool | int | float | str
+    description: str = ""
+
+    def parse(self, text: str) -> bool | int | float | str:
+        """Turn a `--param Name=Value` string into this parameter's type."""
+        try:
+            if self.type == "Boolean":
+                if text.lower() not in ("true", "false"):
+                    raise ValueError("expected true or false")
+                return text.lower() == "true"
+            return PARAMETER_TYPES[self.type](text)
+        except ValueError as exc:
+            raise PipelineDefinitionError(f"parameter '{self.name}': {text!r} is not a valid {self.type}") from exc
+
+
+class RetryPolicy(_Frozen):
+    """Attempts per step; on SageMaker this compiles to a job retry policy with the same numbers."""
+
+    max_attempts: int = Field(1, ge=1, le=20)
+    interval_seconds: float = Field(1.0, ge=0)
+    backoff_rate: float = Field(2.0, ge=1)
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait before attempt `attempt + 1` (attempts count from 1)."""
+        return self.interval_seconds * self.backoff_rate ** (attempt - 1)
+
+
+class ComponentStep(_Frozen):
+    name: str
+    component: ComponentSpec
+    params: dict[str, ParamRef | Any] = {}
+    inputs: dict[str, OutputRef | ParamRef] = {}
+    retry: RetryPolicy = RetryPolicy()
+    cache: bool = True
+
+    def output(self, name: str) -> OutputRef:
+        if name not in self.component.outputs:
+            raise PipelineDefinitionError(
+                f"step '{self.name}': no output '{name}'; {self.component.name} has {_names(self.component.outputs)}"
+            )
+        return OutputRef(step=self.name, output=name)
+
+    def report_value(self, output: str, file: str, path: str) -> JsonValue:
+        """A value in this step's JSON report: `report_value("evaluation", "evaluation.json", "auc.value")`."""
+        self.output(output)
+        if "/" in file or file in ("", ".", ".."):
+            raise PipelineDefinitionError(f"step '{self.name}': report file '{file}' must be a plain file name")
+        try:
+            jmespath.compile(path)
+        except JMESPathError as exc:
+            raise PipelineDefinitionError(f"step '{self.name}': JSON path {path!r} is invalid: {exc}") from exc
+        return JsonValue(step=self.name, output=output, file=file, path=path)
+
+    @property
+    def upstream(self) -> set[str]:
+        return {ref.step for ref in self.inputs.values() if isinstance(ref, OutputRef)}
+
+
+class ConditionStep(_Frozen):
+    name: str
+    condition: Condition
+    if_true: tuple[str, ...] = ()
+    if_false: tuple[str, ...] = ()
+
+    @property
+    def upstream(self) -> set[str]:
+        return {value.step for value in _json_values(self.condition)}
+
+
+class FailStep(_Frozen):
+    name: str
+    message: tuple[str | JsonValue | ParamRef, ...]
+
+    @property
+    def upstream(self) -> set[str]:
+        return {part.step for part in self.message if isinstance(part, JsonValue)}
+
+
+Step = ComponentStep | ConditionStep | FailStep
+
+
+class Pipeline:
+    """Build with `parameter()`, `step()`, `condition()` and `fail()`; each call checks its wiring at once."""
+
+    def __init__(self, name: str, description: str = "") -> None:
+        if not re.fullmatch(STEP_NAME, name):
+            raise PipelineDefinitionError(f"pipeline name '{name}' must match {STEP_NAME}")
+        self.name = name
+        self.description = description
+        self.parameters: dict[str, PipelineParameter] = {}
+        self.steps: dict[str, Step] = {}
+
+    def parameter(self, name: str, type: type, default: bool | int | float | str, description: str = "") -> ParamRef:
+        if not re.fullmatch(PARAMETER_NAME, name):
+            raise PipelineDefinitionError(f"parameter '{name}': names must match {PARAMETER_NAME} (SageMaker's rule)")
+        if name in self.parameters:
+            raise PipelineDefinitionError(f"parameter '{name}' is defined twice")
+        type_name = next((key for key, value in PARAMETER_TYPES.items() if value is type), None)
+        if type_name is None:
+            raise PipelineDefinitionError(f"parameter '{name}': type must be one of int, float, str, bool")
+        if type is float and isinstance(default, int) and not isinstance(default, bool):
+            default = float(default)
+        if not isinstance(default, type) or (type is int and isinstance(default, bool)):
+            raise PipelineDefinitionError(f"parameter '{name}': default {default!r} is not a {type_name}")
+        self.parameters[name] = PipelineParameter(name=name, type=type_name, default=default, description=description)
+        return ParamRef(name=name)
+
+    def step(
+        self,
+        name: str,
+        component: Component | ComponentSpec,
+        *,
+        params: Mapping[str, Any] | None = None,
+        inputs: Mapping[str, OutputRef | ParamRef] | None = None,
+        retry: RetryPolicy | None = None,
+        cache: bool = True,
+    ) -> ComponentStep:
+        self._check_new_name(name)
+        spec = component.spec if isinstance(component, Component) else component
+        step = ComponentStep(
+            name=name,
+            component=spec,
+            params=dict(params or {}),
+            inputs=dict(inputs or {}),
+            retry=retry or RetryPolicy(),
+            cache=cache,
+        )
+        self._check_inputs(step)
+        self._check_params(step)
+        self.steps[name] = step
+        return step
+
+    def condition(
+        self, name: str, condition: Condition, *, if_true: Sequence[Step] = (), if_false: Sequence[Step] = ()
+    ) -> ConditionStep:
+        self._check_new_name(name)
+        step = ConditionStep(
+            name=name,
+            condition=condition,
+            if_true=tuple(branch.name for branch in if_true),
+            if_false=tuple(branch.name for branch in if_false),
+        )
+        self._check_operands(name, _operands(condition))
+        guarded = step.if_true + step.if_false
+        for branch in guarded:
+            if branch not in self.steps:
+                raise PipelineDefinitionError(f"condition '{name}': branch step '{branch}' is not in this pipeline")
+            if branch in step.upstream or branch in self.ancestors(step.upstream):
+                raise PipelineDefinitionError(
+                    f"condition '{name}': step '{branch}' feeds the condition, so it cannot also be in a branch"
+                )
+            owner = self.guard_of(branch)
+            if owner is not None or guarded.count(branch) > 1:
+                raise PipelineDefinitionError(
+                    f"condition '{name}': step '{branch}' is already in a branch of '{owner or name}'"
+                )
+        self.steps[name] = step
+        return step
+
+    def fail(self, name: str, message: Sequence[str | JsonValue | ParamRef]) -> FailStep:
+        """A step that ends the run as failed; `message` parts are joined with spaces at run time."""
+        self._check_new_name(name)
+        self._check_operands(name, [part for part in message if not isinstance(part, str)])
+        step = FailStep(name=name, message=tuple(message))
+        self.steps[name] = step
+        return step
+
+    def dependencies(self, name: str) -> set[str]:
+        """Steps that must finish before `name`: data producers, report producers, and its guarding condition."""
+        step = self.steps[name]
+        guard = self.guard_of(name)
+        return step.upstream | ({guard} if guard else set())
+
+    def guard_of(self, name: str) -> str | None:
+        return next(
+            (
+                step.name
+                for step in self.steps.values()
+                if isinstance(step, ConditionStep) and name in step.if_true + step.if_false
+            ),
+            None,
+        )
+
+    def ancestors(self, names: Iterable[str]) -> set[str]:
+        seen: set[str] = set()
+        stack = list(names)
+        while stack:
+            for parent in self.dependencies(stack.pop()):
+                if parent not in seen:
+                    seen.add(parent)
+                    stack.append(parent)
+        return seen
+
+    def topological_order(self) -> list[str]:
+        """Dependencies first, otherwise in the order the steps were added (a condition may guard earlier steps)."""
+        order: list[str] = []
+        remaining = list(self.steps)
+        while remaining:
+            ready = next(name for name in remaining if self.dependencies(name) <= set(order))
+            order.append(ready)
+            remaining.remove(ready)
+        return order
+
+    def _check_new_name(self, name: str) -> None:
+        if not re.fullmatch(STEP_NAME, name):
+            raise PipelineDefinitionError(f"step name '{name}' must match {STEP_NAME}")
+        if name in self.steps:
+            raise PipelineDefinitionError(f"step '{name}' is defined twice; step names must be unique")
+
+    def _check_inputs(self, step: ComponentStep) -> None:
+        spec = step.component
+        for input_name, ref in step.inputs.items():
+            if input_name not in spec.inputs:
+                raise PipelineDefinitionError(
+                    f"step '{step.name}': unknown input '{input_name}'; {spec.name} takes {_names(spec.inputs)}"
+                )
+            expected = spec.inputs[input_name].type.name
+            if isinstance(ref, ParamRef):
+                parameter = self._parameter(step.name, ref)
+                if parameter.type != "String":
+                    raise PipelineDefinitionError(
+                        f"step '{step.name}': input '{input_name}' needs a String parameter (a URI), "
+                        f"'{ref.name}' is {parameter.type}"
+                    )
+                continue
+            producer = self.steps.get(ref.step)
+            if not isinstance(producer, ComponentStep):
+                raise PipelineDefinitionError(
+                    f"step '{step.name}': input '{input_name}' comes from '{ref.step}', which is not a component "
+                    f"step of this pipeline"
+                )
+            producer.output(ref.output)
+            actual = producer.component.outputs[ref.output].type.name
+            if actual != expected:
+                raise PipelineDefinitionError(
+                    f"step '{step.name}': input '{input_name}' expects {expected}, but "
+                    f"'{ref.step}.{ref.output}' is {actual}"
+                )
+        missing = [name for name, port in spec.inputs.items() if not port.optional and name not in step.inputs]
+        if missing:
+            raise PipelineDefinitionError(f"step '{step.name}': required input(s) {', '.join(missing)} not wired")
+
+    def _check_params(self, step: ComponentStep) -> None:
+        known = step.component.param_names
+        for name, value in step.params.items():
+            if name not in known:
+                raise PipelineDefinitionError(
+                    f"step '{step.name}': unknown param '{name}'; {step.component.name} takes {', '.join(known)}"
+                )
+            if isinstance(value, ParamRef):
+                self._parameter(step.name, value)
+        try:
+            check_params(step.component, self.resolve_params(step, {}))
+        except ValueError as exc:
+            raise PipelineDefinitionError(f"step '{step.name}': {exc}") from exc
+
+    def resolve_params(self, step: ComponentStep, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Step params with pipeline parameters replaced by `values` (or their defaults)."""
+        return {
+            name: (
+                values.get(value.name, self.parameters[value.name].default) if isinstance(value, ParamRef) else value
+            )
+            for name, value in step.params.items()
+        }
+
+    def _check_operands(self, owner: str, operands: Iterable[JsonValue | ParamRef | Any]) -> None:
+        for operand in operands:
+            if isinstance(operand, ParamRef):
+                self._parameter(owner, operand)
+            elif isinstance(operand, JsonValue):
+                producer = self.steps.get(operand.step)
+                if not isinstance(producer, ComponentStep):
+                    raise PipelineDefinitionError(
+                        f"step '{owner}': reads a report from '{operand.step}', which is not a component step here"
+                    )
+                producer.output(operand.output)
+
+    def _parameter(self, owner: str, ref: ParamRef) -> PipelineParameter:
+        if ref.name not in self.parameters:
+            raise PipelineDefinitionError(
+                f"step '{owner}': unknown pipeline parameter '{ref.name}'; defined: {_names(self.parameters)}"
+            )
+        return self.parameters[ref.name]
+
+
+def check_params(spec: ComponentSpec, values: Mapping[str, Any]) -> None:
+    """Validate param values against the component's JSON Schema (works for specs loaded from JSON too)."""
+    validator = jsonschema.Draft202012Validator(spec.params_schema)
+    errors = sorted(validator.iter_errors(dict(values)), key=lambda error: list(error.absolute_path))
+    if errors:
+        problems = [
+            f"param '{'.'.join(str(part) for part in error.absolute_path) or '(all)'}': {error.message}"
+            for error in errors
+        ]
+        raise ValueError("; ".join(problems))
+
+
+def _operands(condition: Condition) -> list[Any]:
+    if isinstance(condition, Compare):
+        return [condition.left, condition.right]
+    return [operand for inner in condition.conditions for operand in _operands(inner)]
+
+
+def _json_values(condition: Condition) -> list[JsonValue]:
+    return [operand for operand in _operands(condition) if isinstance(operand, JsonValue)]
+
+
+def _names(mapping: Mapping[str, Any]) -> str:
+    return ", ".join(mapping) or "none"
