@@ -1,5 +1,6 @@
 """Artifact types: what a folder passed between steps holds, declared as data so it survives JSON export."""
 
+import gzip
 import tarfile
 from pathlib import Path
 
@@ -37,10 +38,22 @@ class ArtifactType(BaseModel):
 
 
 def pack_archive(folder: Path, archive: Path) -> None:
-    """Pack a folder's contents at the archive root, as SageMaker packs `/opt/ml/model`."""
-    with tarfile.open(archive, "w:gz") as tar:
+    """Pack a folder's contents at the archive root, as SageMaker packs `/opt/ml/model`.
+
+    Byte-identical for identical contents (no timestamps or owners), so the step cache sees an unchanged model.
+    """
+
+    def normalise(member: tarfile.TarInfo) -> tarfile.TarInfo:
+        member.mtime, member.uid, member.gid, member.uname, member.gname = 0, 0, 0, "", ""
+        return member
+
+    with (
+        archive.open("wb") as raw,
+        gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as zipped,
+        tarfile.open(fileobj=zipped, mode="w") as tar,
+    ):
         for path in sorted(folder.rglob("*")):
-            tar.add(path, arcname=path.relative_to(folder).as_posix(), recursive=False)
+            tar.add(path, arcname=path.relative_to(folder).as_posix(), recursive=False, filter=normalise)
 
 
 def unpack_archive(archive: Path, destination: Path, max_bytes: int = MAX_ARCHIVE_BYTES) -> None:

@@ -211,7 +211,7 @@ class Pipeline:
         if type is float and isinstance(default, int) and not isinstance(default, bool):
             default = float(default)
         if not isinstance(default, type) or (type is int and isinstance(default, bool)):
-            raise PipelineDefinitionError(f"parameter '{name}': default {default!r} is not a {type_name}")
+            raise PipelineDefinitionError(f"parameter '{name}': default {default!r} is not of type {type_name}")
         self.parameters[name] = PipelineParameter(name=name, type=type_name, default=default, description=description)
         return ParamRef(name=name)
 

@@ -1,0 +1,162 @@
+import http.server
+import io
+import tarfile
+import threading
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from components import ArtifactError, ArtifactType, Component, ComponentKind, OutputSpec, load_component
+from components.artifacts import JSON_REPORT, pack_archive, unpack_archive
+from components.spec import ComponentLoadError, ComponentSpec
+from examples.quickstart import summarize_numbers
+from tests.toy import fit_mean
+
+
+@pytest.fixture
+def spec_server(tmp_path: Path) -> Iterator[str]:
+    """Serves tmp_path on 127.0.0.1 for as long as the test runs."""
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_spec_export_carries_the_params_json_schema() -> None:
+    spec = summarize_numbers.COMPONENT.spec
+    assert spec.params_schema["properties"]["scale"]["exclusiveMinimum"] == 0
+    assert spec.entrypoint == ("python", "-m", "examples.quickstart.summarize_numbers")
+    assert spec.inputs["numbers"].type.name == "Numbers"
+
+
+def test_spec_round_trips_through_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "summarize.json"
+    path.write_text(summarize_numbers.COMPONENT.spec.to_json())
+    assert load_component(path) == summarize_numbers.COMPONENT.spec
+    assert load_component(f"file://{path}", version="1.0.0") == summarize_numbers.COMPONENT.spec
+
+
+def test_spec_loads_from_a_url(tmp_path: Path, spec_server: str) -> None:
+    (tmp_path / "fit-mean.json").write_text(fit_mean.COMPONENT.spec.to_json())
+    assert load_component(f"{spec_server}/fit-mean.json") == fit_mean.COMPONENT.spec
+
+
+def test_an_unreachable_url_is_a_clear_error(spec_server: str) -> None:
+    with pytest.raises(ComponentLoadError, match="cannot fetch the component spec"):
+        load_component(f"{spec_server}/missing.json")
+
+
+def test_a_pinned_version_mismatch_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "summarize.json"
+    path.write_text(summarize_numbers.COMPONENT.spec.to_json())
+    with pytest.raises(ComponentLoadError, match=r"is version 1\.0\.0, but the pipeline pins 2\.0\.0"):
+        load_component(path, version="2.0.0")
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [("{", "not a valid component spec"), ('{"name": "x"}', "not a valid component spec")],
+)
+def test_a_file_that_is_not_a_spec_is_refused(tmp_path: Path, content: str, problem: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    with pytest.raises(ComponentLoadError, match=problem):
+        load_component(path)
+
+
+def test_unsupported_scheme_and_missing_file_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ComponentLoadError, match="unsupported scheme 'ftp'"):
+        load_component("ftp://example/x.json")
+    with pytest.raises(ComponentLoadError, match="no such spec file"):
+        load_component(tmp_path / "none.json")
+
+
+def test_training_components_have_exactly_one_model_output() -> None:
+    data = fit_mean.COMPONENT.spec.model_dump()
+    data["outputs"]["metrics"] = {"type": JSON_REPORT}
+    with pytest.raises(ValidationError, match="exactly one output named 'model'"):
+        ComponentSpec.model_validate(data)
+
+
+def test_params_models_must_forbid_unknown_fields() -> None:
+    class Loose(BaseModel):
+        size: int = 1
+
+    with pytest.raises(TypeError, match="extra='forbid'"):
+        Component(
+            name="loose",
+            version="1.0.0",
+            kind=ComponentKind.PROCESSING,
+            image="loose",
+            description="",
+            params=Loose,
+            run=lambda params, ctx: None,
+            entry_module="loose",
+        )
+
+
+def test_port_names_must_be_folder_safe() -> None:
+    class Strict(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+
+    with pytest.raises(ValidationError, match="port name 'Bad Name'"):
+        Component(
+            name="ports",
+            version="1.0.0",
+            kind=ComponentKind.PROCESSING,
+            image="ports",
+            description="",
+            params=Strict,
+            run=lambda params, ctx: None,
+            entry_module="ports",
+            outputs={"Bad Name": OutputSpec(type=JSON_REPORT)},
+        )
+
+
+def test_artifact_check_names_the_missing_files(tmp_path: Path) -> None:
+    kind = ArtifactType(name="Pair", description="a.json and b/*.jpg", required_files=("a.json", "b/*.jpg"))
+    (tmp_path / "a.json").write_text("{}")
+    with pytest.raises(ArtifactError, match=r"no file matches b/\*\.jpg"):
+        kind.check(tmp_path)
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b/1.jpg").write_bytes(b"")
+    kind.check(tmp_path)
+    with pytest.raises(ArtifactError, match="not a folder"):
+        kind.check(tmp_path / "a.json")
+
+
+def test_archives_round_trip_and_are_deterministic(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    (source / "nested").mkdir(parents=True)
+    (source / "nested/weights.bin").write_bytes(b"\x00\x01")
+    pack_archive(source, tmp_path / "one.tar.gz")
+    (source / "nested/weights.bin").touch()
+    pack_archive(source, tmp_path / "two.tar.gz")
+    assert (tmp_path / "one.tar.gz").read_bytes() == (tmp_path / "two.tar.gz").read_bytes()
+    unpack_archive(tmp_path / "one.tar.gz", tmp_path / "out")
+    assert (tmp_path / "out/nested/weights.bin").read_bytes() == b"\x00\x01"
+
+
+def test_unpacking_refuses_paths_that_escape(tmp_path: Path) -> None:
+    archive = tmp_path / "evil.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        member = tarfile.TarInfo("../escaped.txt")
+        member.size = 2
+        tar.addfile(member, io.BytesIO(b"hi"))
+    with pytest.raises(tarfile.OutsideDestinationError):
+        unpack_archive(archive, tmp_path / "out")
+    assert not (tmp_path / "escaped.txt").exists()
+
+
+def test_unpacking_refuses_archives_over_the_size_cap(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src/big.bin").write_bytes(b"\x00" * 4096)
+    pack_archive(tmp_path / "src", tmp_path / "big.tar.gz")
+    with pytest.raises(ArtifactError, match="over the 1000-byte limit"):
+        unpack_archive(tmp_path / "big.tar.gz", tmp_path / "out", max_bytes=1000)

@@ -1,0 +1,1 @@
+"""Components written for the tests: each exercises one part of the contract."""
