@@ -38,7 +38,7 @@ pipeline-run: $(VENV_STAMP) ## Run PIPELINE on TARGET (default: the quickstart, 
 	$(VENV_PY) -m pipelines run $(PIPELINE) --target $(TARGET) $(foreach p,$(PARAMS),--param $(p))
 
 bench: $(VENV_STAMP) ## Run the benchmarks under bench/
-	$(VENV_PY) bench/runner.py
+	$(VENV_PY) -m bench.runner
 
 clean: ## Remove the venv and local runs
 	rm -rf $(VENV) runs

@@ -1,0 +1,72 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from components import load_component
+from pipelines.cli import main
+from tests.toy import fit_mean
+
+QUICKSTART = "examples/quickstart/pipeline.py:pipeline"
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pipelines", *args], capture_output=True, text=True, check=False)
+
+
+def test_help_lists_the_commands() -> None:
+    completed = run_cli("--help")
+    assert completed.returncode == 0
+    assert "run" in completed.stdout and "components" in completed.stdout
+
+
+def test_run_succeeds_then_reuses_every_step(tmp_path: Path) -> None:
+    first = run_cli("run", QUICKSTART, "--target", "local", "--runs-dir", str(tmp_path), "--quiet")
+    assert first.returncode == 0, first.stderr
+    assert "quickstart" in first.stdout and ": succeeded in" in first.stdout
+    second = run_cli("run", QUICKSTART, "--runs-dir", str(tmp_path), "--quiet")
+    assert "3 of 3 component steps reused from cache" in second.stdout
+    third = run_cli("run", QUICKSTART, "--runs-dir", str(tmp_path), "--quiet", "--param", "Scale=1.1")
+    assert "1 of 3 component steps reused from cache" in third.stdout
+
+
+def test_a_failed_run_exits_non_zero_naming_the_step_and_reason(tmp_path: Path) -> None:
+    completed = run_cli("run", QUICKSTART, "--runs-dir", str(tmp_path), "--param", "MinMean=0.99")
+    assert completed.returncode == 1
+    assert "FAILED: step 'mean-too-low' failed: mean 0.4" in completed.stdout
+    record = json.loads(next(tmp_path.glob("quickstart/*/run.json")).read_text())
+    assert record["state"] == "failed"
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (["run", "nowhere.py:pipeline"], "no such pipeline file: nowhere.py"),
+        (
+            ["run", "examples.quickstart.pipeline:nothing"],
+            "'nothing' in examples.quickstart.pipeline is not a Pipeline",
+        ),
+        (["run", "no_such_module:pipeline"], "cannot import 'no_such_module'"),
+        (["run", "pipeline-without-colon"], "expected 'module:attribute'"),
+        (["run", QUICKSTART, "--param", "Count"], "--param 'Count': expected NAME=VALUE"),
+        (["run", QUICKSTART, "--param", "Colour=red"], "unknown parameter(s) Colour"),
+    ],
+)
+def test_user_errors_exit_2_with_a_message(args: list[str], problem: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(args) == 2
+    assert problem in capsys.readouterr().err
+
+
+def test_components_list_shows_each_component(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["components", "list", "--package", "tests.toy"]) == 0
+    listed = capsys.readouterr().out
+    assert "fit-mean" in listed and "training" in listed and "in: train:Numbers  out: model:ToyModel" in listed
+    assert "flaky" in listed and "use-model" in listed
+
+
+def test_components_export_writes_loadable_specs(tmp_path: Path) -> None:
+    assert main(["components", "export", str(tmp_path), "--package", "tests.toy"]) == 0
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["fit-mean.json", "flaky.json", "use-model.json"]
+    assert load_component(tmp_path / "fit-mean.json", version="1.0.0") == fit_mean.COMPONENT.spec
