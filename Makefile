@@ -19,6 +19,7 @@ $(VENV_STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV_PY) -m pip install --quiet --upgrade "pip>=24.2"
 	$(VENV_PY) -m pip install --quiet --constraint constraints.txt --editable ".[dev]"
+	$(VENV_PY) -m components.faces.weights
 	@touch $@
 
 install: $(VENV_STAMP) ## Create .venv with every pinned dependency (a no-op when up to date)

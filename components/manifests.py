@@ -1,0 +1,116 @@
+"""The data stages' artifact types and row schemas: JSONL manifests of videos and faces, validated row by row."""
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path, PurePosixPath
+from typing import Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from components.artifacts import ArtifactType
+from components.params import describe_validation_error
+
+Label = Literal[0, 1]
+Split = Literal["train", "validation", "test"]
+SPLITS: tuple[Split, ...] = ("train", "validation", "test")
+LABEL_NAMES = {0: "REAL", 1: "FAKE"}
+Row = TypeVar("Row", bound=BaseModel)
+
+VIDEO_FOLDER = ArtifactType(
+    name="VideoFolder",
+    description="a dataset's videos in a supported layout (DFDC, FaceForensics++, Celeb-DF v2, or a labels CSV)",
+)
+VIDEO_MANIFEST = ArtifactType(
+    name="VideoManifest",
+    description="videos.jsonl (one VideoRecord a line) and rejected.jsonl (one RejectedVideo a line)",
+    required_files=("videos.jsonl", "rejected.jsonl"),
+)
+FACE_DATASET = ArtifactType(
+    name="FaceDataset",
+    description="faces.jsonl (one FaceRecord a line), the JPEG crops under faces/, rejected.jsonl",
+    required_files=("faces.jsonl", "rejected.jsonl"),
+)
+DATASET_SPLITS = ArtifactType(
+    name="DatasetSplits",
+    description="train.jsonl, validation.jsonl, test.jsonl (FaceRecords) and counts.json",
+    required_files=("train.jsonl", "validation.jsonl", "test.jsonl", "counts.json"),
+)
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class VideoRecord(_Row):
+    id: str = Field(min_length=1, description="Unique in the dataset: the relative path without its suffix.")
+    path: str = Field(description="POSIX path relative to the dataset root.")
+    label: Label = Field(description="0 real, 1 fake.")
+    group: str = Field(description="The original video this one derives from (a real video is its own group).")
+    source_split: Split | None = Field(None, description="The dataset's own split, when it has one.")
+    dataset: str
+    frames: int = Field(ge=0)
+    fps: float = Field(ge=0)
+    width: int = Field(ge=0)
+    height: int = Field(ge=0)
+    duration_s: float = Field(ge=0)
+
+
+class RejectedVideo(_Row):
+    path: str
+    reason: str
+
+
+class FaceRecord(_Row):
+    video_id: str
+    frame_index: int = Field(ge=0)
+    image: str = Field(description="JPEG path relative to the FaceDataset folder.")
+    box: tuple[int, int, int, int] = Field(description="x, y, width, height of the detected face in the frame.")
+    score: float = Field(ge=0, le=1)
+    label: Label
+    group: str
+    source_split: Split | None = None
+
+
+def safe_relative_path(root: Path, relative: str) -> Path:
+    """`root / relative`, refusing absolute paths, `..` and symlinks that lead outside `root`."""
+    candidate = PurePosixPath(relative.replace("\\", "/"))
+    if candidate.is_absolute() or ".." in candidate.parts or not candidate.parts:
+        raise ValueError(f"path {relative!r} must be relative and stay inside the dataset root")
+    path = root / candidate
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise ValueError(f"path {relative!r} leads outside the dataset root through a link")
+    return path
+
+
+def write_jsonl(path: Path, rows: Iterable[BaseModel]) -> int:
+    """Write atomically (temp file + rename), so a reader never sees half a manifest."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    count = 0
+    with temporary.open("w") as handle:
+        for row in rows:
+            handle.write(row.model_dump_json() + "\n")
+            count += 1
+        handle.flush()
+        os.fsync(handle.fileno())
+    temporary.replace(path)
+    return count
+
+
+def read_jsonl(path: Path, model: type[Row]) -> list[Row]:
+    rows = []
+    with path.open() as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(model.model_validate_json(line))
+            except ValidationError as exc:
+                raise ValueError(f"{path.name} line {number}: {describe_validation_error(exc, 'field')}") from exc
+    return rows
+
+
+def write_json(path: Path, document: object) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    temporary.replace(path)

@@ -1,0 +1,85 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from components.faces.crop import encode_jpeg, square_crop
+from components.faces.detection import FaceBox, FaceDetector, suppress_overlaps, tile_origins
+from components.faces.sampling import VideoReadError, evenly_spaced, open_video, probe, read_frames
+from tests.media import blank_clip, face_clip, face_frame
+
+
+@pytest.fixture(scope="module")
+def detector():
+    with FaceDetector() as detector:
+        yield detector
+
+
+def test_probe_reads_the_real_stream(tmp_path: Path) -> None:
+    info = probe(open_video(face_clip(tmp_path / "a.mp4", frames=40, fps=20)))
+    assert (info.frames, info.fps, info.width, info.height) == (40, 20.0, 320, 240)
+    assert info.duration_s == 2.0
+
+
+def test_evenly_spaced_indices() -> None:
+    assert evenly_spaced(100, 4) == [12, 37, 62, 87]
+    assert evenly_spaced(3, 8) == [0, 1, 2]
+
+
+def test_a_batched_read_returns_the_requested_frames(tmp_path: Path) -> None:
+    reader = open_video(face_clip(tmp_path / "a.mp4", frames=30))
+    frames = read_frames(reader, [1, 15, 29])
+    assert frames.shape == (3, 240, 320, 3) and frames.dtype == np.uint8
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"), [(b"", "empty file"), (b"not a video at all" * 100, "unreadable video")]
+)
+def test_bad_files_are_refused_with_a_reason(tmp_path: Path, content: bytes, reason: str) -> None:
+    path = tmp_path / "bad.mp4"
+    path.write_bytes(content)
+    with pytest.raises(VideoReadError, match=reason):
+        probe(open_video(path))
+
+
+def test_a_missing_file_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(VideoReadError, match="missing file"):
+        open_video(tmp_path / "none.mp4")
+
+
+@pytest.mark.parametrize("face_height", [64, 90, 200])
+def test_faces_from_64_px_are_found_in_a_1080p_frame(detector: FaceDetector, face_height: int) -> None:
+    frame = face_frame(1920, 1080, face_height, x=1100, y=500)
+    faces = detector.detect(frame)
+    assert faces, f"no face of {face_height} px found"
+    best = faces[0]
+    assert abs(best.height - face_height) < 0.5 * face_height
+    assert 1100 < best.x < 1100 + face_height / 0.195
+
+
+def test_no_face_in_a_blank_frame(detector: FaceDetector, tmp_path: Path) -> None:
+    frame = read_frames(open_video(blank_clip(tmp_path / "b.mp4")), [5])[0]
+    assert detector.detect(frame) == []
+
+
+def test_tiles_cover_the_frame_with_overlap() -> None:
+    origins = tile_origins(1080, 1920, 480)
+    covered = np.zeros((1080, 1920), bool)
+    for top, left in origins:
+        covered[top : top + 480, left : left + 480] = True
+    assert covered.all()
+    assert tile_origins(300, 400, 480) == [(0, 0)]
+
+
+def test_overlapping_boxes_keep_the_best() -> None:
+    strong, weak, apart = FaceBox(0, 0, 10, 10, 0.9), FaceBox(1, 1, 10, 10, 0.6), FaceBox(50, 50, 10, 10, 0.7)
+    assert suppress_overlaps([weak, apart, strong]) == [strong, apart]
+
+
+def test_square_crop_is_centred_and_padded_at_edges() -> None:
+    frame = np.zeros((100, 100, 3), np.uint8)
+    frame[0:20, 0:20] = 255
+    crop = square_crop(frame, FaceBox(0, 0, 20, 20, 0.9), margin=0.5, size=40)
+    assert crop.shape == (40, 40, 3)
+    assert crop[20, 20].tolist() == [255, 255, 255]
+    assert encode_jpeg(crop)[:2] == b"\xff\xd8"
