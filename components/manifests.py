@@ -28,8 +28,11 @@ VIDEO_MANIFEST = ArtifactType(
 )
 FACE_DATASET = ArtifactType(
     name="FaceDataset",
-    description="faces.jsonl (one FaceRecord a line), the JPEG crops under faces/, rejected.jsonl",
-    required_files=("faces.jsonl", "rejected.jsonl"),
+    description=(
+        "faces.jsonl (one FaceRecord a line; faces-<host>.jsonl per host when sharded), the JPEG crops under faces/,"
+        " rejected.jsonl (rejected-<host>.jsonl)"
+    ),
+    required_files=("faces*.jsonl", "rejected*.jsonl"),
 )
 DATASET_SPLITS = ArtifactType(
     name="DatasetSplits",
@@ -70,6 +73,12 @@ class FaceRecord(_Row):
     label: Label
     group: str
     source_split: Split | None = None
+
+
+def read_faces(folder: Path) -> list[FaceRecord]:
+    """Every face of a FaceDataset, whether one host wrote it or several (one file a host)."""
+    rows = [row for path in sorted(folder.glob("faces*.jsonl")) for row in read_jsonl(path, FaceRecord)]
+    return sorted(rows, key=lambda row: (row.video_id, row.frame_index))
 
 
 def safe_relative_path(root: Path, relative: str) -> Path:

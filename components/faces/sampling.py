@@ -31,7 +31,8 @@ def open_video(path: Path, threads: int = 1) -> VideoReader:
     try:
         return VideoReader(str(path), ctx=cpu(0), num_threads=threads)
     except Exception as exc:  # decord raises its own DECORDError (and RuntimeError) for undecodable input
-        raise VideoReadError(f"unreadable video: {_first_line(exc)}") from exc
+        reason = _first_line(exc).replace(str(path), path.name)
+        raise VideoReadError(f"unreadable video: {reason}") from exc
 
 
 def probe(reader: VideoReader) -> VideoProbe:

@@ -1,0 +1,1 @@
+"""extract-faces: sampled frames → detected faces → square JPEG crops, one manifest row a face."""

@@ -1,0 +1,4 @@
+from components.extract_faces.component import COMPONENT
+from components.runtime import main
+
+raise SystemExit(main(COMPONENT))

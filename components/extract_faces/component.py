@@ -1,0 +1,202 @@
+"""extract-faces: for each video, N evenly spaced frames (one batched decord read), the best face per frame.
+
+Parallel over the machine's cores (one detector a worker process). Shardable as SageMaker scales processing: with
+several instances each takes its share — every `num_hosts`-th video when the videos input is fully replicated, or
+the videos present locally when it is ShardedByS3Key. Resumable: each finished video leaves an atomic part file,
+and a re-run skips those videos, so a killed run finishes with the same manifest.
+"""
+
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from tqdm import tqdm
+
+from components import Component, ComponentKind, InputSpec, OutputSpec, RunContext
+from components.extract_faces.extraction import (
+    ExtractionSettings,
+    VideoResult,
+    extract_video,
+    part_path,
+    save_result,
+)
+from components.faces.detection import FaceDetector
+from components.manifests import (
+    FACE_DATASET,
+    VIDEO_FOLDER,
+    VIDEO_MANIFEST,
+    RejectedVideo,
+    VideoRecord,
+    read_jsonl,
+    safe_relative_path,
+    write_json,
+    write_jsonl,
+)
+
+log = logging.getLogger(__name__)
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    frames_per_video: int = Field(32, ge=1, le=600, description="Evenly spaced frames sampled from each video.")
+    face_size: int = Field(224, ge=32, le=1024, description="Side of the square face crops, in pixels.")
+    margin: float = Field(0.3, ge=0, le=1, description="Context around the face box on each side, as a fraction.")
+    jpeg_quality: int = Field(95, ge=50, le=100)
+    min_score: float = Field(0.5, gt=0, lt=1, description="Minimum detector confidence.")
+    max_frame_pixels: int = Field(
+        3840 * 2160, ge=64 * 64, description="Videos with larger frames are rejected (memory and decode-time guard)."
+    )
+    workers: int | None = Field(None, ge=1, le=256, description="Worker processes; default: the machine's cores.")
+    input_distribution: Literal["FullyReplicated", "ShardedByS3Key"] = Field(
+        "FullyReplicated", description="How SageMaker distributes the videos input across instances."
+    )
+
+
+def run(params: Params, ctx: RunContext) -> None:
+    manifest = read_jsonl(ctx.inputs["manifest"] / "videos.jsonl", VideoRecord)
+    videos_root, output = ctx.inputs["videos"], ctx.outputs["faces"]
+    share = shard(manifest, videos_root, ctx, params.input_distribution)
+    settings = ExtractionSettings(**params.model_dump(include=set(ExtractionSettings.model_fields)))
+    for leftover in output.rglob(".*.tmp"):
+        leftover.unlink()
+    results = {record.id: _load_part(output, record.id) for record in share}
+    todo = [record for record in share if results[record.id] is None]
+    log.info(
+        "host %s (%d of %d): %d videos in this share, %d already done, %d to extract",
+        ctx.current_host,
+        ctx.host_index + 1,
+        ctx.num_hosts,
+        len(share),
+        len(share) - len(todo),
+        len(todo),
+    )
+    started = time.perf_counter()
+    for result in _extract_all(todo, videos_root, output, settings, params.workers or os.cpu_count() or 1):
+        results[result.video_id] = result
+    elapsed = time.perf_counter() - started
+    finished = [results[record.id] for record in share]
+    _write_dataset(output, finished, ctx, elapsed)
+
+
+def shard(manifest: list[VideoRecord], videos_root: Path, ctx: RunContext, distribution: str) -> list[VideoRecord]:
+    """This host's videos. With ShardedByS3Key, SageMaker already gave each host only its files."""
+    ordered = sorted(manifest, key=lambda record: record.id)
+    if distribution == "ShardedByS3Key":
+        return [record for record in ordered if _present(videos_root, record)]
+    return ordered[ctx.host_index :: ctx.num_hosts]
+
+
+def _present(root: Path, record: VideoRecord) -> bool:
+    try:
+        return safe_relative_path(root, record.path).is_file()
+    except ValueError:
+        return False
+
+
+def _extract_all(todo: list[VideoRecord], root: Path, output: Path, settings: ExtractionSettings, workers: int):
+    interactive = sys.stderr.isatty()
+    progress = tqdm(total=len(todo), unit="video", desc="extract-faces", disable=not interactive)
+    workers = min(workers, len(todo)) or 1
+    report_every = max(1, len(todo) // 10)
+    try:
+        if workers == 1:
+            _init_worker(settings.min_score)
+            outcomes = (_work(record, root, output, settings) for record in todo)
+            yield from _tracked(outcomes, progress, report_every, len(todo))
+            return
+        with ProcessPoolExecutor(
+            workers, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(settings.min_score,)
+        ) as pool:
+            futures = [pool.submit(_work, record, root, output, settings) for record in todo]
+            yield from _tracked(
+                (future.result() for future in as_completed(futures)), progress, report_every, len(todo)
+            )
+    finally:
+        progress.close()
+
+
+def _tracked(outcomes: Iterable[VideoResult], progress: tqdm, report_every: int, total: int) -> Iterator[VideoResult]:
+    """A progress bar on a terminal; a log line every tenth of the work otherwise (logs are read line by line)."""
+    for done, result in enumerate(outcomes, start=1):
+        progress.update()
+        if progress.disable and (done % report_every == 0 or done == total):
+            log.info("extracted %d/%d videos", done, total)
+        yield result
+
+
+_DETECTOR: FaceDetector | None = None
+
+
+def _init_worker(min_score: float) -> None:
+    global _DETECTOR
+    if _DETECTOR is None:
+        _DETECTOR = FaceDetector(min_score=min_score)
+
+
+def _work(record: VideoRecord, root: Path, output: Path, settings: ExtractionSettings) -> VideoResult:
+    assert _DETECTOR is not None
+    try:
+        video = safe_relative_path(root, record.path)
+    except ValueError as exc:
+        result = VideoResult(video_id=record.id, path=record.path, rejected=str(exc))
+    else:
+        result = extract_video(record, video, output, settings, _DETECTOR)
+    save_result(output, result)
+    return result
+
+
+def _load_part(output: Path, video_id: str) -> VideoResult | None:
+    path = part_path(output, video_id)
+    return VideoResult.model_validate_json(path.read_text()) if path.is_file() else None
+
+
+def _write_dataset(output: Path, results: list[VideoResult], ctx: RunContext, elapsed: float) -> None:
+    suffix = "" if ctx.num_hosts == 1 else f"-{ctx.current_host}"
+    faces = [face for result in results for face in result.faces]
+    rejected = [RejectedVideo(path=result.path, reason=result.rejected) for result in results if result.rejected]
+    write_jsonl(output / f"faces{suffix}.jsonl", faces)
+    write_jsonl(output / f"rejected{suffix}.jsonl", rejected)
+    sampled = sum(result.frames_sampled for result in results)
+    summary = {
+        "host": ctx.current_host,
+        "hosts": ctx.num_hosts,
+        "total": len(results),
+        "processed": len(results) - len(rejected),
+        "rejected": len(rejected),
+        "faces": len(faces),
+        "frames_sampled": sampled,
+        "face_rate": round(len(faces) / sampled, 4) if sampled else 0.0,
+        "seconds": round(elapsed, 2),
+    }
+    write_json(output / f"summary{suffix}.json", summary)
+    log.info("faces: %s", summary)
+    if results and not faces:
+        raise ValueError(
+            f"no face found in any of the {len(results)} videos of this share; first reasons: "
+            + "; ".join(f"{row.path}: {row.reason}" for row in rejected[:3])
+        )
+
+
+COMPONENT = Component(
+    name="extract-faces",
+    version="1.0.0",
+    kind=ComponentKind.PROCESSING,
+    image="deepfake/extract-faces",
+    description=__doc__.split("\n")[0],
+    params=Params,
+    run=run,
+    entry_module="components.extract_faces",
+    inputs={
+        "manifest": InputSpec(type=VIDEO_MANIFEST, description="The videos to process (ingest-videos' output)."),
+        "videos": InputSpec(type=VIDEO_FOLDER, description="The dataset root the manifest's paths are relative to."),
+    },
+    outputs={"faces": OutputSpec(type=FACE_DATASET, description="Face crops, faces.jsonl, rejected.jsonl.")},
+)

@@ -1,0 +1,90 @@
+"""One video's extraction, written so that a killed run can resume: crops first, then one atomic part file."""
+
+import hashlib
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from components.faces.crop import encode_jpeg, square_crop
+from components.faces.detection import FaceDetector
+from components.faces.sampling import VideoReadError, evenly_spaced, open_video, probe, read_frames
+from components.manifests import FaceRecord, VideoRecord, safe_relative_path
+
+
+class ExtractionSettings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    frames_per_video: int
+    face_size: int
+    margin: float
+    jpeg_quality: int
+    min_score: float
+    max_frame_pixels: int
+
+
+class VideoResult(BaseModel):
+    """What one video produced; `rejected` holds the reason when it produced nothing usable."""
+
+    video_id: str
+    path: str
+    frames_sampled: int = 0
+    faces: list[FaceRecord] = []
+    rejected: str | None = None
+
+
+def part_path(output: Path, video_id: str) -> Path:
+    return output / "parts" / f"{hashlib.sha1(video_id.encode()).hexdigest()}.json"
+
+
+def extract_video(
+    record: VideoRecord, video: Path, output: Path, settings: ExtractionSettings, detector: FaceDetector
+) -> VideoResult:
+    """Never raises for a bad video: the reason goes into the result, so one video never stops the batch."""
+    result = VideoResult(video_id=record.id, path=record.path)
+    try:
+        reader = open_video(video)
+        info = probe(reader)
+        if info.width * info.height > settings.max_frame_pixels:
+            raise VideoReadError(
+                f"resolution {info.width}x{info.height} is over the limit of {settings.max_frame_pixels} pixels"
+                " (param max_frame_pixels)"
+            )
+        indices = evenly_spaced(info.frames, settings.frames_per_video)
+        frames = read_frames(reader, indices)
+    except VideoReadError as exc:
+        return result.model_copy(update={"rejected": str(exc)})
+    faces = []
+    for index, frame in zip(indices, frames, strict=True):
+        found = detector.detect(frame)
+        if not found:
+            continue
+        best = found[0]
+        image = f"faces/{record.id}/{index:06d}.jpg"
+        crop = square_crop(frame, best, settings.margin, settings.face_size)
+        _write_atomically(safe_relative_path(output, image), encode_jpeg(crop, settings.jpeg_quality))
+        faces.append(
+            FaceRecord(
+                video_id=record.id,
+                frame_index=index,
+                image=image,
+                box=(best.x, best.y, best.width, best.height),
+                score=round(best.score, 6),
+                label=record.label,
+                group=record.group,
+                source_split=record.source_split,
+            )
+        )
+    rejected = None if faces else f"no face found in any of the {len(indices)} sampled frames"
+    return result.model_copy(update={"frames_sampled": len(indices), "faces": faces, "rejected": rejected})
+
+
+def save_result(output: Path, result: VideoResult) -> None:
+    _write_atomically(part_path(output, result.video_id), result.model_dump_json().encode())
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_bytes(data)
+    temporary.replace(path)
