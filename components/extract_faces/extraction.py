@@ -55,8 +55,9 @@ def extract_video(
     except VideoReadError as exc:
         return result.model_copy(update={"rejected": str(exc)})
     faces = []
+    best = None
     for index, frame in zip(indices, frames, strict=True):
-        found = detector.detect(frame)
+        found = detector.detect(frame, near=best)
         if not found:
             continue
         best = found[0]

@@ -3,6 +3,10 @@
 Measured on 1080p frames (bench and tests): the full-range model on the whole frame finds faces from ~120 px tall in
 ~12 ms but misses many at 64-80 px; the short-range model on 480 px tiles with 50% overlap finds every face from 56 px
 in ~125 ms. So the whole frame goes first and tiles only when it finds nothing.
+
+Within a video the face moves little between sampled frames: given the previous frame's face, the short-range model
+on a region three times its size finds it again in ~3 ms (and at a higher effective resolution), falling back to
+the full search when it does not. A video's crops therefore follow one person.
 """
 
 import os
@@ -18,6 +22,10 @@ from mediapipe.tasks.python.vision import FaceDetector as MediaPipeDetector
 from mediapipe.tasks.python.vision import FaceDetectorOptions
 
 from components.faces.weights import ModelName, model_path
+
+
+ROI_SCALE = 3
+ROI_MIN_SIDE = 128
 
 
 @dataclass(frozen=True)
@@ -45,10 +53,17 @@ class FaceDetector:
         self._whole = _create("full_range", min_score)
         self._tiles = _create("short_range", min_score)
 
-    def detect(self, frame: np.ndarray) -> list[FaceBox]:
-        """Faces in an RGB uint8 frame, best first."""
-        faces = _run(self._whole, frame, 0, 0)
+    def detect(self, frame: np.ndarray, near: FaceBox | None = None) -> list[FaceBox]:
+        """Faces in an RGB uint8 frame, best first; `near` (the last frame's face) narrows the search."""
         height, width = frame.shape[:2]
+        if near is not None:
+            side = max(ROI_MIN_SIDE, ROI_SCALE * max(near.width, near.height))
+            left = int(min(max(0, near.x + near.width / 2 - side / 2), max(0, width - side)))
+            top = int(min(max(0, near.y + near.height / 2 - side / 2), max(0, height - side)))
+            faces = _run(self._tiles, frame[top : top + side, left : left + side], left, top)
+            if faces:
+                return suppress_overlaps(faces)
+        faces = _run(self._whole, frame, 0, 0)
         if not faces and max(height, width) > self.tile_size:
             for top, left in tile_origins(height, width, self.tile_size):
                 tile = frame[top : top + self.tile_size, left : left + self.tile_size]

@@ -1,0 +1,1 @@
+"""The split-dataset stage: group-aware, label-stratified train/validation/test splits of a FaceDataset."""
