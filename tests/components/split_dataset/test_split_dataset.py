@@ -233,7 +233,7 @@ def test_the_component_writes_the_splits_and_their_counts(base: Path) -> None:
     ]
     in_order = sorted(rows, key=lambda row: (row.video_id, row.frame_index))
     assert read_jsonl(output / "train.jsonl", FaceRecord) == [row for row in in_order if row.group in {"a", "b"}]
-    assert read_jsonl(output / "test.jsonl", FaceRecord)[0].image == "faces/d-real0/00000.jpg"
+    assert read_jsonl(output / "test.jsonl", FaceRecord)[0].image == "faces/d-fake0/00000.jpg"
     counts = json.loads((output / "counts.json").read_text())
     assert counts == {
         "params": {

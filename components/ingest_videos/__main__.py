@@ -1,0 +1,4 @@
+from components.ingest_videos.component import COMPONENT
+from components.runtime import main
+
+raise SystemExit(main(COMPONENT))

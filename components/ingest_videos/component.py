@@ -1,0 +1,204 @@
+"""Lists a dataset's videos with labels, groups and splits, probes each one, and writes the video manifest."""
+
+import logging
+import math
+import os
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from components import Component, ComponentKind, InputSpec, OutputSpec, RunContext
+from components.faces.sampling import VideoProbe, VideoReadError, open_video, probe
+from components.ingest_videos.readers import DatasetFormat, ListedVideo, Listing, detect_format, read_dataset, video_id
+from components.manifests import (
+    SPLITS,
+    VIDEO_FOLDER,
+    VIDEO_MANIFEST,
+    RejectedVideo,
+    VideoRecord,
+    safe_relative_path,
+    write_json,
+    write_jsonl,
+)
+
+log = logging.getLogger(__name__)
+REASONS_IN_FAILURE = 3
+PROGRESS_EVERY = 1000
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["auto", "dfdc", "faceforensics", "celeb-df", "csv"] = Field(
+        "auto", description="The dataset layout; auto picks it from what is at the dataset root."
+    )
+    csv_file: str = Field(
+        "labels.csv",
+        min_length=1,
+        description="Path of the labels CSV relative to the dataset root, read by the csv format and auto-detection.",
+    )
+    max_videos: int | None = Field(
+        None, ge=1, description="Keep only the first N entries by id, for quick runs; all when unset."
+    )
+    workers: int | None = Field(
+        None, ge=1, le=256, description="Videos probed in parallel; the machine's CPU count when unset."
+    )
+
+    @field_validator("csv_file")
+    @classmethod
+    def _inside_root(cls, value: str) -> str:
+        path = PurePosixPath(value.replace("\\", "/"))
+        if path.is_absolute() or ".." in path.parts:
+            raise ValueError("must be a path relative to the dataset root, without '..' (e.g. labels.csv)")
+        return value
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A listed video whose path is known to stay inside the root."""
+
+    id: str
+    relative: str
+    path: Path
+    entry: ListedVideo
+
+
+def run(params: Params, ctx: RunContext) -> None:
+    root = ctx.inputs["videos"]
+    out = ctx.outputs["manifest"]
+    dataset_format: DatasetFormat = detect_format(root, params.csv_file) if params.format == "auto" else params.format
+    log.info("reading %s as %s", root, dataset_format)
+    listing = read_dataset(dataset_format, root, params.csv_file)
+    candidates, rejected = check_paths(root, listing)
+    candidates.sort(key=lambda candidate: candidate.id)
+    kept = candidates[: params.max_videos] if params.max_videos else candidates
+    records = []
+    with ThreadPoolExecutor(max_workers=params.workers or os.cpu_count() or 1) as pool:
+        results = pool.map(probe_file, [candidate.path for candidate in kept])
+        for done, (candidate, result) in enumerate(zip(kept, results, strict=True), start=1):
+            if done % PROGRESS_EVERY == 0:
+                log.info("probed %d of %d videos", done, len(kept))
+            if isinstance(result, str):
+                rejected.append(RejectedVideo(path=candidate.entry.path, reason=result))
+            else:
+                records.append(to_record(candidate, result, dataset_format))
+    rejected.sort(key=lambda row: (row.path, row.reason))
+    write_jsonl(out / "videos.jsonl", records)
+    write_jsonl(out / "rejected.jsonl", rejected)
+    listed = len(listing.videos) + len(listing.rejected)
+    write_json(out / "summary.json", summarise(params, dataset_format, listed, records, rejected))
+    log.info("%d listed, %d accepted, %d rejected", listed, len(records), len(rejected))
+    if not records:
+        reasons = "; ".join(f"{row.path}: {row.reason}" for row in rejected[:REASONS_IN_FAILURE])
+        raise ValueError(
+            f"no usable video in {dataset_format} dataset: {listed} listed, {len(rejected)} rejected"
+            + (f" (first: {reasons}); see rejected.jsonl" if reasons else "; check the format and csv_file params")
+        )
+
+
+def check_paths(root: Path, listing: Listing) -> tuple[list[Candidate], list[RejectedVideo]]:
+    """Refuse paths that leave the root and any entry whose id was already listed (the first listing wins)."""
+    rejected = list(listing.rejected)
+    candidates: list[Candidate] = []
+    first_by_id: dict[str, str] = {}
+    for entry in listing.videos:
+        try:
+            path = safe_relative_path(root, entry.path)
+        except ValueError as exc:
+            rejected.append(RejectedVideo(path=entry.path, reason=str(exc)))
+            continue
+        relative = path.relative_to(root).as_posix()
+        identifier = video_id(relative)
+        if identifier in first_by_id:
+            reason = f"duplicate entry: id {identifier} is already listed as {first_by_id[identifier]}"
+            rejected.append(RejectedVideo(path=entry.path, reason=reason))
+            continue
+        first_by_id[identifier] = entry.path
+        candidates.append(Candidate(identifier, relative, path, entry))
+    return candidates, rejected
+
+
+def probe_file(path: Path) -> VideoProbe | str:
+    """The probe, or the reason the video cannot be used; runs in a worker thread (decord releases the GIL)."""
+    if not path.is_file():
+        return "missing file"
+    try:
+        info = probe(open_video(path))
+    except VideoReadError as exc:
+        return str(exc)
+    if not math.isfinite(info.fps) or info.fps <= 0:
+        return f"no usable frame rate ({info.fps})"
+    return info
+
+
+def to_record(candidate: Candidate, info: VideoProbe, dataset_format: DatasetFormat) -> VideoRecord:
+    entry = candidate.entry
+    return VideoRecord(
+        id=candidate.id,
+        path=candidate.relative,
+        label=entry.label,
+        group=entry.group or candidate.id,
+        source_split=entry.source_split,
+        dataset=dataset_format,
+        frames=info.frames,
+        fps=info.fps,
+        width=info.width,
+        height=info.height,
+        duration_s=info.duration_s,
+    )
+
+
+def summarise(
+    params: Params,
+    dataset_format: DatasetFormat,
+    listed: int,
+    records: list[VideoRecord],
+    rejected: list[RejectedVideo],
+) -> dict[str, object]:
+    labels = Counter(record.label for record in records)
+    per_split = {
+        split or "none": {
+            "videos": sum(1 for record in records if record.source_split == split),
+            "real": sum(1 for record in records if record.source_split == split and record.label == 0),
+            "fake": sum(1 for record in records if record.source_split == split and record.label == 1),
+        }
+        for split in (*SPLITS, None)
+    }
+    return {
+        "format": dataset_format,
+        "detected": params.format == "auto",
+        "listed": listed,
+        "accepted": len(records),
+        "rejected": len(rejected),
+        "skipped_by_max_videos": listed - len(records) - len(rejected),
+        "real": labels[0],
+        "fake": labels[1],
+        "groups": len({record.group for record in records}),
+        "source_splits": per_split,
+    }
+
+
+COMPONENT = Component(
+    name="ingest-videos",
+    version="1.0.0",
+    kind=ComponentKind.PROCESSING,
+    image="deepfake/ingest-videos",
+    description=__doc__,
+    params=Params,
+    run=run,
+    entry_module="components.ingest_videos",
+    inputs={
+        "videos": InputSpec(
+            type=VIDEO_FOLDER, description="The dataset root (DFDC, FaceForensics++, Celeb-DF v2 or a labels CSV)."
+        )
+    },
+    outputs={
+        "manifest": OutputSpec(
+            type=VIDEO_MANIFEST, description="videos.jsonl sorted by id, rejected.jsonl with reasons, summary.json."
+        )
+    },
+)
