@@ -38,6 +38,8 @@ from pipelines.dag import (
 )
 from pipelines.launch import Invocation, Launcher, SubprocessLauncher
 from pipelines.records import AttemptRecord, RunRecord, StepRecord, StepState
+from pipelines.s3_inputs import S3InputError, stage_prefix
+from pipelines.settings import Settings
 
 COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
     ">=": operator.ge,
@@ -62,6 +64,7 @@ class LocalRunner:
         stream_logs: bool = True,
         out: TextIO = sys.stderr,
         sleep: Callable[[float], None] = time.sleep,
+        s3_max_bytes: int | None = None,
     ) -> None:
         self.runs_dir = runs_dir
         self.launcher = launcher or SubprocessLauncher()
@@ -70,6 +73,7 @@ class LocalRunner:
         self.stream_logs = stream_logs
         self.out = out
         self.sleep = sleep
+        self.s3_max_bytes = s3_max_bytes or Settings().s3_stage_max_bytes
 
     def run(self, pipeline: Pipeline, arguments: Mapping[str, str] | None = None) -> RunRecord:
         """Run every step; `arguments` are `--param Name=Value` strings, parsed by each parameter's type."""
@@ -191,11 +195,19 @@ class LocalRunner:
                 artifact = run.steps[ref.step].outputs[ref.output]
                 folders[name], hashes[name] = artifact.path, artifact.sha256
                 continue
-            location = Path(str(values[ref.name])).expanduser()
+            value = str(values[ref.name])
+            if value.startswith("s3://"):
+                try:
+                    folders[name], hashes[name] = stage_prefix(value, self.runs_dir / "inputs", self.s3_max_bytes)
+                except S3InputError as exc:
+                    raise StepFailure(f"input '{name}': {exc}") from exc
+                step.component.inputs[name].type.check(folders[name])
+                continue
+            location = Path(value).expanduser()
             if not location.is_dir():
                 raise StepFailure(
                     f"input '{name}': parameter {ref.name}={location} is not a folder on this machine; "
-                    f"pass --param {ref.name}=<folder>"
+                    f"pass --param {ref.name}=<folder or s3://bucket/prefix>"
                 )
             step.component.inputs[name].type.check(location)
             folders[name], hashes[name] = location.resolve(), hash_tree(location)

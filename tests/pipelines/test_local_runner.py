@@ -167,7 +167,7 @@ def test_external_inputs_are_cached_by_content(runner: LocalRunner, tmp_path: Pa
 def test_a_missing_external_input_is_explained(runner: LocalRunner, tmp_path: Path) -> None:
     record = runner.run(external_input_pipeline(), {"Data": str(tmp_path / "nowhere")})
     assert record.failure is not None
-    assert "parameter Data=" in record.failure and "pass --param Data=<folder>" in record.failure
+    assert "parameter Data=" in record.failure and "pass --param Data=<folder or s3://bucket/prefix>" in record.failure
 
 
 def test_an_external_input_of_the_wrong_shape_is_explained(runner: LocalRunner, tmp_path: Path) -> None:
