@@ -19,7 +19,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run a pipeline", description="Run a pipeline DAG.")
-    run.add_argument("pipeline", help="'module:attribute' or 'path/to/file.py:attribute' naming a Pipeline")
+    run.add_argument(
+        "pipeline", help="a built-in pipeline (deepfake, quickstart), 'module:attribute' or 'path/to/file.py:attribute'"
+    )
     run.add_argument("--target", choices=["local"], default="local", help="where to run (default: local)")
     run.add_argument(
         "--param",

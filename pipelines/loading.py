@@ -9,16 +9,24 @@ from pathlib import Path
 from components.definition import Component
 from pipelines.dag import Pipeline
 
+BUILTIN_PIPELINES = {
+    "deepfake": "pipelines.deepfake:pipeline",
+    "quickstart": "examples.quickstart.pipeline:pipeline",
+}
+
 
 class LoadError(ValueError):
     """A pipeline or component reference that does not resolve; the message says what was looked for."""
 
 
 def load_pipeline(reference: str) -> Pipeline:
-    """`attr` may be a Pipeline or a function that returns one."""
-    location, _, attribute = reference.rpartition(":")
+    """A built-in name, or `module:attr` / `path.py:attr` where `attr` is a Pipeline or a function returning one."""
+    location, _, attribute = BUILTIN_PIPELINES.get(reference, reference).rpartition(":")
     if not location or not attribute:
-        raise LoadError(f"pipeline {reference!r}: expected 'module:attribute' or 'path/to/file.py:attribute'")
+        raise LoadError(
+            f"pipeline {reference!r}: expected one of {', '.join(BUILTIN_PIPELINES)}, 'module:attribute' or"
+            " 'path/to/file.py:attribute'"
+        )
     module = _import_file(Path(location)) if location.endswith(".py") else _import_module(location)
     target = getattr(module, attribute, None)
     if callable(target) and not isinstance(target, Pipeline):

@@ -78,6 +78,10 @@ class SplitPlan:
 def plan_splits(rows: Sequence[FaceRecord], params: Params) -> SplitPlan:
     """Assign every group to a split; a pure function of the rows as a set, so input order never matters.
 
+    Official splits: when the dataset provides both validation and test, every source split is honoured. When it
+    provides only some held-out set (Celeb-DF's test list) or none (DFDC labels everything "train"), its held-out
+    groups stay where they are and the other groups fill train and the missing splits by the ratios.
+
     Official groups are placed first and count towards the ratios. The others are shuffled with the seed (after
     sorting, for determinism), then taken largest first so small groups even out the remainder, each going to the
     split where it most lowers the chi-square gap between the per-label video counts and the ratios' targets. The
@@ -91,6 +95,10 @@ def plan_splits(rows: Sequence[FaceRecord], params: Params) -> SplitPlan:
             f"least {len(SPLITS)} different originals"
         )
     official = _official_splits(rows) if params.use_source_splits else {}
+    held_out = {split for split in official.values() if split != "train"}
+    if held_out != {"validation", "test"}:
+        official = {group: split for group, split in official.items() if split != "train"}
+    open_splits = [split for split in SPLITS if split == "train" or split not in held_out]
     ratios = params.ratios
     totals = {label: sum(counts[label] for counts in videos.values()) for label in LABELS}
     placed: dict[Split, Counter[Label]] = {split: Counter() for split in SPLITS}
@@ -103,7 +111,7 @@ def plan_splits(rows: Sequence[FaceRecord], params: Params) -> SplitPlan:
     assignment = dict(official)
     for position, group in enumerate(free):
         empty = [split for split in SPLITS if sizes[split] == 0]
-        candidates = empty if len(free) - position <= len(empty) else SPLITS
+        candidates = empty if len(free) - position <= len(empty) else open_splits
         split = max(candidates, key=lambda option: _gain(videos[group], placed[option], ratios[option], totals))
         assignment[group] = split
         placed[split].update(videos[group])

@@ -106,6 +106,8 @@ def test_the_assignment_depends_on_the_seed_and_rows_never_their_order(
 @given(rows=datasets(official=True), seed=st.integers(0, 2**32))
 def test_official_splits_are_honoured_and_only_an_uncoverable_split_fails(rows: list[FaceRecord], seed: int) -> None:
     official = official_of(rows)
+    if not {"validation", "test"} <= set(official.values()):
+        official = {group: split for group, split in official.items() if split != "train"}
     free = {row.group for row in rows} - set(official)
     uncovered = set(SPLITS) - set(official.values())
     if len(free) < len(uncovered):
@@ -182,12 +184,25 @@ def test_a_group_whose_rows_disagree_on_the_source_split_fails_naming_both() -> 
     assert plan_splits(rows, Params(use_source_splits=False)).official == 0
 
 
-def test_official_splits_missing_a_split_fail_unless_ignored() -> None:
+def test_an_official_test_list_alone_is_kept_and_validation_is_carved_from_train() -> None:
     rows = [*group_rows("a", 1, 1, source_split="train"), *group_rows("b", 1, 1, source_split="test")]
     rows += group_rows("c", 1, 1, source_split="train")
-    with pytest.raises(SplitError, match=r"split validation would be empty.*use_source_splits=false"):
-        plan_splits(rows, Params())
-    assert set(plan_splits(rows, Params(use_source_splits=False)).groups.values()) == set(SPLITS)
+    plan = plan_splits(rows, Params())
+    assert plan.groups["b"] == "test" and {plan.groups["a"], plan.groups["c"]} == {"train", "validation"}
+    assert plan.official == 1
+
+
+def test_a_dataset_that_labels_everything_train_is_split_by_the_ratios() -> None:
+    rows = [row for number in range(40) for row in group_rows(f"g{number}", 1, 2, faces=1, source_split="train")]
+    plan = plan_splits(rows, Params())
+    assert plan.official == 0 and plan.ratios_used
+    assert sorted(Counter(plan.groups.values()).values()) == [6, 6, 28]
+
+
+def test_official_validation_and_test_lists_send_unlabelled_groups_to_train() -> None:
+    rows = [*group_rows("a", 1, 1, source_split="validation"), *group_rows("b", 1, 1, source_split="test")]
+    rows += group_rows("c", 1, 1)
+    assert plan_splits(rows, Params()).groups == {"a": "validation", "b": "test", "c": "train"}
 
 
 def test_every_row_official_means_the_ratios_are_not_used() -> None:
