@@ -18,7 +18,7 @@ $(VENV_STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "Python 3.11 is required (set PYTHON=...)")'
 	$(PYTHON) -m venv $(VENV)
 	$(VENV_PY) -m pip install --quiet --upgrade "pip>=24.2"
-	$(VENV_PY) -m pip install --quiet --constraint constraints.txt --editable ".[dev]"
+	$(VENV_PY) -m pip install --quiet --constraint constraints.txt --editable ".[all,dev]"
 	$(VENV_PY) -m components.faces.weights
 	@touch $@
 
