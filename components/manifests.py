@@ -123,3 +123,11 @@ def write_json(path: Path, document: object) -> None:
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
     temporary.replace(path)
+
+
+EVALUATION_REPORT = ArtifactType(
+    name="EvaluationReport",
+    description="evaluation.json (SageMaker model-quality metrics, video level, plus a frame-level section), roc.png,"
+    " confusion_matrix.png",
+    required_files=("evaluation.json",),
+)

@@ -1,0 +1,42 @@
+"""Scoring as evaluation and serving both do it: the same preprocessing and the same frame → video aggregation."""
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from torchvision.transforms import v2
+
+from components.classifier.model import Aggregation, ModelConfig
+
+
+def eval_transform(config: ModelConfig) -> v2.Compose:
+    """uint8 HWC RGB (or a PIL image) → normalised CHW float, resized to the model's input."""
+    return v2.Compose(
+        [
+            v2.ToImage(),
+            v2.Resize((config.image_size, config.image_size), antialias=True),
+            v2.ToDtype(torch.float32, scale=True),
+            v2.Normalize(config.mean, config.std),
+        ]
+    )
+
+
+@torch.inference_mode()
+def predict_probabilities(network: nn.Module, batch: torch.Tensor) -> np.ndarray:
+    """probability_fake a face, for a batch already transformed."""
+    return torch.sigmoid(network(batch).squeeze(1)).float().cpu().numpy()
+
+
+def aggregate(probabilities: Sequence[float], how: Aggregation) -> float:
+    values = np.asarray(probabilities, dtype=np.float64)
+    if values.size == 0:
+        raise ValueError("cannot aggregate a video with no scored frames")
+    if how == "mean":
+        return float(values.mean())
+    if how == "median":
+        return float(np.median(values))
+    if how == "max":
+        return float(values.max())
+    top = np.sort(values)[-max(1, values.size // 4) :]
+    return float(top.mean())
