@@ -17,6 +17,8 @@ from components.definition import Component
 from components.spec import ComponentSpec
 
 STEP_NAME = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
+MODEL_GROUP_NAME = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
+APPROVAL_STATUSES = ("PendingManualApproval", "Approved", "Rejected")
 PARAMETER_NAME = r"^[A-Za-z][A-Za-z0-9]{0,63}$"
 PARAMETER_TYPES: dict[str, type] = {"Integer": int, "Float": float, "String": str, "Boolean": bool}
 
@@ -186,7 +188,23 @@ class FailStep(_Frozen):
         return {part.step for part in self.message if isinstance(part, JsonValue)}
 
 
-Step = ComponentStep | ConditionStep | FailStep
+class RegisterStep(_Frozen):
+    """Registers a packaged model with its evaluation as a new version in a model group (SageMaker: RegisterModel)."""
+
+    name: str
+    model: OutputRef
+    metrics: OutputRef
+    metrics_file: str
+    model_group: str
+    image: str
+    approval_status: ParamRef | str
+
+    @property
+    def upstream(self) -> set[str]:
+        return {self.model.step, self.metrics.step}
+
+
+Step = ComponentStep | ConditionStep | FailStep | RegisterStep
 
 
 class Pipeline:
@@ -272,6 +290,50 @@ class Pipeline:
         self._check_new_name(name)
         self._check_operands(name, [part for part in message if not isinstance(part, str)])
         step = FailStep(name=name, message=tuple(message))
+        self.steps[name] = step
+        return step
+
+    def register(
+        self,
+        name: str,
+        *,
+        model: OutputRef,
+        metrics: OutputRef,
+        model_group: str,
+        image: str,
+        metrics_file: str = "evaluation.json",
+        approval_status: ParamRef | str = "PendingManualApproval",
+    ) -> RegisterStep:
+        """`model` must be a packaged model output; `image` is the serving image the package will run on."""
+        self._check_new_name(name)
+        for role, ref in (("model", model), ("metrics", metrics)):
+            producer = self.steps.get(ref.step)
+            if not isinstance(producer, ComponentStep):
+                raise PipelineDefinitionError(f"step '{name}': {role} comes from '{ref.step}', not a component step")
+            producer.output(ref.output)
+        model_type = self.steps[model.step].component.outputs[model.output].type  # type: ignore[union-attr]
+        if model_type.archive is None:
+            raise PipelineDefinitionError(
+                f"step '{name}': model '{model.step}.{model.output}' is {model_type.name}, not a packaged model "
+                "(an artifact type with an archive)"
+            )
+        if not re.fullmatch(MODEL_GROUP_NAME, model_group):
+            raise PipelineDefinitionError(f"step '{name}': model group '{model_group}' must match {MODEL_GROUP_NAME}")
+        if isinstance(approval_status, ParamRef):
+            self._parameter(name, approval_status)
+        elif approval_status not in APPROVAL_STATUSES:
+            raise PipelineDefinitionError(
+                f"step '{name}': approval status '{approval_status}' must be one of {', '.join(APPROVAL_STATUSES)}"
+            )
+        step = RegisterStep(
+            name=name,
+            model=model,
+            metrics=metrics,
+            metrics_file=metrics_file,
+            model_group=model_group,
+            image=image,
+            approval_status=approval_status,
+        )
         self.steps[name] = step
         return step
 

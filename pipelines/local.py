@@ -21,8 +21,10 @@ import jmespath
 from components.artifacts import ArtifactError, pack_archive
 from components.contract import MODEL_ARCHIVE, MODEL_OUTPUT, ComponentKind, ContainerLayout, cli_flag
 from components.params import encode_values
+from deploy.registry import ApprovalStatus, LocalRegistry, ModelRegistry
 from pipelines.cache import ArtifactRecord, CacheEntry, StepCache, cache_key, hash_tree
 from pipelines.dag import (
+    APPROVAL_STATUSES,
     AllOf,
     Compare,
     ComponentStep,
@@ -34,6 +36,7 @@ from pipelines.dag import (
     ParamRef,
     Pipeline,
     PipelineDefinitionError,
+    RegisterStep,
     check_params,
 )
 from pipelines.launch import Invocation, Launcher, SubprocessLauncher
@@ -65,6 +68,7 @@ class LocalRunner:
         out: TextIO = sys.stderr,
         sleep: Callable[[float], None] = time.sleep,
         s3_max_bytes: int | None = None,
+        registry: ModelRegistry | None = None,
     ) -> None:
         self.runs_dir = runs_dir
         self.launcher = launcher or SubprocessLauncher()
@@ -74,6 +78,14 @@ class LocalRunner:
         self.out = out
         self.sleep = sleep
         self.s3_max_bytes = s3_max_bytes or Settings().s3_stage_max_bytes
+        self._registry = registry
+
+    @property
+    def registry(self) -> ModelRegistry:
+        """The local registry under the runs folder unless another one was given; created on first use."""
+        if self._registry is None:
+            self._registry = LocalRegistry(self.runs_dir / "registry")
+        return self._registry
 
     def run(self, pipeline: Pipeline, arguments: Mapping[str, str] | None = None) -> RunRecord:
         """Run every step; `arguments` are `--param Name=Value` strings, parsed by each parameter's type."""
@@ -126,9 +138,12 @@ class LocalRunner:
         if isinstance(step, ComponentStep):
             self._run_component(pipeline, step, record, run, values)
         elif isinstance(step, ConditionStep):
-            record.outcome = evaluate(step.condition, lambda operand: self._operand(operand, run, values))
+            seen: list[str] = []
+            record.outcome = evaluate(step.condition, lambda operand: self._operand(operand, run, values), seen)
             record.state = StepState.SUCCEEDED
-            record.reason = f"condition is {str(record.outcome).lower()}"
+            record.reason = f"condition is {str(record.outcome).lower()}: {'; '.join(seen)}"
+        elif isinstance(step, RegisterStep):
+            self._register(pipeline, step, record, run, values)
         elif isinstance(step, FailStep):
             parts = [part if isinstance(part, str) else str(self._operand(part, run, values)) for part in step.message]
             raise StepFailure(" ".join(parts))
@@ -185,6 +200,41 @@ class LocalRunner:
                 self._say(f"{step.name:<24} attempt {attempt} failed ({reason}); retrying in {delay:g}s")
                 self.sleep(delay)
         raise StepFailure(record.attempts[-1].reason or "failed")
+
+    def _register(
+        self, pipeline: Pipeline, step: RegisterStep, record: StepRecord, run: RunRecord, values: Mapping[str, Any]
+    ) -> None:
+        status = self._operand(step.approval_status, run, values)
+        if status not in APPROVAL_STATUSES:
+            raise StepFailure(f"approval status '{status}' must be one of {', '.join(APPROVAL_STATUSES)}")
+        model = run.steps[step.model.step].outputs[step.model.output].path
+        producer = pipeline.steps[step.model.step]
+        assert isinstance(producer, ComponentStep)
+        archive = model / (producer.component.outputs[step.model.output].type.archive or "")
+        metrics = run.steps[step.metrics.step].outputs[step.metrics.output].path / step.metrics_file
+        for path in (archive, metrics):
+            if not path.is_file():
+                raise StepFailure(f"cannot register: {path} is missing")
+        digest = hash_tree(archive)
+        known = next(
+            (
+                package
+                for package in self.registry.list(step.model_group)
+                if Path(package.model_data).is_file() and hash_tree(Path(package.model_data)) == digest
+            ),
+            None,
+        )
+        if known is not None:
+            record.state, record.cached_from = StepState.CACHED, known.source
+            package = known
+        else:
+            source = f"{run.pipeline}/{run.execution_id}"
+            package = self.registry.register(
+                step.model_group, archive, metrics, step.image, ApprovalStatus(status), source
+            )
+            record.state = StepState.SUCCEEDED
+        record.package = package.model_dump(mode="json", exclude={"metrics"})
+        record.reason = f"{package.group} version {package.version} ({package.status.value})"
 
     def _resolve_inputs(
         self, step: ComponentStep, run: RunRecord, values: Mapping[str, Any]
@@ -278,15 +328,27 @@ def parse_arguments(pipeline: Pipeline, arguments: Mapping[str, str]) -> dict[st
     }
 
 
-def evaluate(condition: Condition, value_of: Callable[[Any], Any]) -> bool:
+def evaluate(condition: Condition, value_of: Callable[[Any], Any], seen: list[str] | None = None) -> bool:
+    """Every comparison is evaluated (no short cut), so `seen` explains the whole outcome."""
     if isinstance(condition, Compare):
         left, right = value_of(condition.left), value_of(condition.right)
         try:
-            return COMPARISONS[condition.op](left, right)
+            result = COMPARISONS[condition.op](left, right)
         except TypeError as exc:
             raise StepFailure(f"cannot compare {left!r} {condition.op} {right!r}") from exc
-    results = (evaluate(inner, value_of) for inner in condition.conditions)
+        if seen is not None:
+            seen.append(f"{_label(condition.left, left)} {condition.op} {_label(condition.right, right)}")
+        return result
+    results = [evaluate(inner, value_of, seen) for inner in condition.conditions]
     return all(results) if isinstance(condition, AllOf) else any(results)
+
+
+def _label(operand: Any, value: Any) -> str:
+    if isinstance(operand, JsonValue):
+        return f"{operand.path}={value:.4g}" if isinstance(value, float) else f"{operand.path}={value!r}"
+    if isinstance(operand, ParamRef):
+        return f"{operand.name}={value!r}"
+    return repr(value)
 
 
 def read_json_value(folder: Path, ref: JsonValue) -> Any:
@@ -329,4 +391,4 @@ def _failure_reason(layout: ContainerLayout, code: int) -> str:
 def _step_type(step: Any) -> str:
     if isinstance(step, ComponentStep):
         return step.component.kind.value
-    return "condition" if isinstance(step, ConditionStep) else "fail"
+    return {ConditionStep: "condition", FailStep: "fail", RegisterStep: "register"}[type(step)]

@@ -45,6 +45,7 @@ class StepRecord(BaseModel):
     attempts: list[AttemptRecord] = []
     outputs: dict[str, ArtifactRecord] = {}
     outcome: bool | None = None
+    package: dict[str, Any] | None = None
 
 
 class RunRecord(BaseModel):

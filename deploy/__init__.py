@@ -1,0 +1,1 @@
+"""Registry and rollout: registered model packages, approval, and deployment to staging and prod."""
