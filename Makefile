@@ -9,7 +9,7 @@ PARAMS ?=
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install test lint format pipeline-run bench clean
+.PHONY: help install test lint format pipeline-run approve bench clean
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -37,6 +37,10 @@ format: $(VENV_STAMP) ## Apply ruff's fixes and formatting
 
 pipeline-run: $(VENV_STAMP) ## Run PIPELINE on TARGET (default: the quickstart, locally); PARAMS="Name=Value ..."
 	$(VENV_PY) -m pipelines run $(PIPELINE) --target $(TARGET) $(foreach p,$(PARAMS),--param $(p))
+
+approve: $(VENV_STAMP) ## Approve registered model VERSION in the local registry
+	@test -n "$(VERSION)" || { echo "usage: make approve VERSION=<n> (see: .venv/bin/python -m deploy models)"; exit 2; }
+	$(VENV_PY) -m deploy approve $(VERSION)
 
 bench: $(VENV_STAMP) ## Run the benchmarks under bench/
 	$(VENV_PY) -m bench.runner

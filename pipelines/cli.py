@@ -82,9 +82,16 @@ def summary(record: RunRecord) -> str:
     reused = sum(step.state is StepState.CACHED for step in record.steps.values())
     components = sum(step.type != "condition" and step.type != "fail" for step in record.steps.values())
     lines.append(f"  {reused} of {components} component steps reused from cache")
+    for step in record.steps.values():
+        if step.package:
+            group, version = step.package["group"], step.package["version"]
+            lines.append(f"registered: {step.reason}; model data {step.package['model_data']}")
+            command = f"python -m deploy --group {group} approve {version}"
+            lines.append(f"next: approve it with `make approve VERSION={version}` ({command})")
     if record.failure:
         lines.append(f"FAILED: {record.failure}")
     lines.append(f"record: {record.folder / 'run.json'}")
+    lines.append(f"report: {record.folder / 'report.md'}")
     return "\n".join(lines)
 
 

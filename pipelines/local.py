@@ -41,6 +41,7 @@ from pipelines.dag import (
 )
 from pipelines.launch import Invocation, Launcher, SubprocessLauncher
 from pipelines.records import AttemptRecord, RunRecord, StepRecord, StepState
+from pipelines.run_report import write_report
 from pipelines.s3_inputs import S3InputError, stage_prefix
 from pipelines.settings import Settings
 
@@ -130,6 +131,7 @@ class LocalRunner:
         run.duration_s = round(time.perf_counter() - started, 3)
         run.state = StepState.FAILED if run.failure else StepState.SUCCEEDED
         run.save()
+        write_report(run)
         return run
 
     def _execute(

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from deploy.cli import main as deploy_main
 from examples.quickstart import generate_numbers, summarize_numbers
 from pipelines import Pipeline, PipelineDefinitionError, ge
 from pipelines.local import LocalRunner
@@ -79,3 +80,15 @@ def test_register_wiring_is_checked() -> None:
         pipeline.register("register", model=fit, metrics=summary, model_group="g", image="i", approval_status="Maybe")
     with pytest.raises(PipelineDefinitionError, match="model group 'bad group' must match"):
         pipeline.register("register", model=fit, metrics=summary, model_group="bad group", image="i")
+
+
+def test_the_run_report_and_the_deploy_cli_show_the_registered_model(tmp_path: Path) -> None:
+    runner = LocalRunner(tmp_path / "runs", out=io.StringIO())
+    record = runner.run(gated_pipeline())
+    report = (record.folder / "report.md").read_text()
+    assert "| register | register | succeeded |" in report and "toy-models version 1 (PendingManualApproval)" in report
+    assert "condition is true: mean=0.5748 >= MinMean=0.1" in report
+    registry = ["--registry", str(tmp_path / "runs/registry"), "--group", "toy-models"]
+    assert deploy_main([*registry, "approve", "1"]) == 0
+    assert runner.registry.get("toy-models", 1).status.value == "Approved"
+    assert deploy_main([*registry, "approve", "5"]) == 2
