@@ -1,7 +1,8 @@
 """Params as strings, the way SageMaker carries them (container arguments, hyperparameters.json).
 
-Scalar params (string, integer, number, boolean, string enums) travel as their plain text, so a hand-written
-`{"epochs": "3"}` works; anything else (lists, objects, optionals) travels as JSON text.
+Scalar params (string, integer, number, boolean, string enums), optional or not, travel as their plain text, so a
+hand-written `{"epochs": "3"}` or `--aggregation max` works; `null` means None for an optional one (so an optional
+string cannot hold the text "null"). Anything else (lists, objects) travels as JSON text.
 """
 
 import json
@@ -19,16 +20,22 @@ class ParamsError(ValueError):
     """Params that do not validate; the message names the param and what it accepts."""
 
 
-def scalar_params(schema: Mapping[str, Any]) -> frozenset[str]:
-    """Names of the params that travel as plain text, read from a params JSON Schema (what a spec carries)."""
+def scalar_params(schema: Mapping[str, Any]) -> dict[str, bool]:
+    """The params that travel as plain text (name → whether it is optional), read from a params JSON Schema."""
     definitions = schema.get("$defs", {})
-    scalars = set()
-    for name, prop in schema.get("properties", {}).items():
+
+    def scalar(prop: Mapping[str, Any]) -> bool:
         if "$ref" in prop:
             prop = definitions.get(prop["$ref"].rsplit("/", 1)[-1], {})
-        if prop.get("type") in SCALAR_TYPES:
-            scalars.add(name)
-    return frozenset(scalars)
+        return prop.get("type") in SCALAR_TYPES
+
+    scalars = {}
+    for name, prop in schema.get("properties", {}).items():
+        options = prop.get("anyOf", [prop])
+        present = [option for option in options if option.get("type") != "null"]
+        if len(present) == 1 and scalar(present[0]):
+            scalars[name] = len(present) < len(options)
+    return scalars
 
 
 def encode_values(schema: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, str]:
@@ -57,7 +64,7 @@ def decode_params(model: type[P], raw: Mapping[str, str]) -> P:
             known = ", ".join(model.model_fields) or "none"
             raise ParamsError(f"unknown parameter '{name}'; this component takes: {known}")
         if name in scalars:
-            values[name] = text
+            values[name] = None if scalars[name] and text == "null" else text
             continue
         try:
             values[name] = json.loads(text)

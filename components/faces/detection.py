@@ -23,7 +23,6 @@ from mediapipe.tasks.python.vision import FaceDetectorOptions
 
 from components.faces.weights import ModelName, model_path
 
-
 ROI_SCALE = 3
 ROI_MIN_SIDE = 128
 

@@ -1,0 +1,292 @@
+"""Scores a split's faces with a trained model, aggregates them per video and reports model-quality metrics.
+
+evaluation.json follows SageMaker Model Monitor's model-quality report (`binary_classification_metrics`) at video
+level, which is what the quality gate and the model registry read, since a verdict is given per video. The same
+metrics at frame level sit beside it, to tell a weak face classifier from a weak aggregation.
+"""
+
+import json
+import logging
+import os
+import pickle
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from torch import nn
+from torchvision.transforms import v2
+
+from components import Component, ComponentKind, InputSpec, OutputSpec, RunContext
+from components.classifier.model import MODEL_ARTIFACT, Aggregation, ModelConfig, load_model
+from components.classifier.scoring import aggregate, eval_transform, predict_probabilities
+from components.evaluate_model.metrics import MIN_BOOTSTRAP_SAMPLES, binary_classification_metrics, class_counts
+from components.evaluate_model.report import (
+    CONFUSION_IMAGE,
+    REPORT_FILE,
+    ROC_IMAGE,
+    plot_confusion,
+    plot_roc,
+    write_report,
+)
+from components.manifests import (
+    DATASET_SPLITS,
+    EVALUATION_REPORT,
+    FACE_DATASET,
+    LABEL_NAMES,
+    FaceRecord,
+    Label,
+    Split,
+    read_jsonl,
+    safe_relative_path,
+    write_json,
+)
+
+log = logging.getLogger(__name__)
+EVALUATION_FILE = "evaluation.json"
+PREDICTIONS_FILE = "predictions.jsonl"
+PROGRESS_STEPS = 10
+MODEL_LOAD_ERRORS = (OSError, ValueError, RuntimeError, EOFError, pickle.UnpicklingError)
+
+
+class EvaluationError(ValueError):
+    """The inputs cannot be evaluated as given; the message names the input and what to change."""
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    split: Split = Field("test", description="Which split of the DatasetSplits to score: test, validation or train.")
+    aggregation: Aggregation | None = Field(
+        None,
+        description="How a video's face probabilities become one (mean, median, max, top_quartile_mean); null uses"
+        " the model's own, from model.json, as serving does.",
+    )
+    threshold: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="A video (a face, at frame level) is FAKE at or above this; null uses the model's own.",
+    )
+    batch_size: int = Field(64, ge=1, le=4096, description="Faces scored per forward pass.")
+    bootstrap_samples: int = Field(
+        200, ge=0, le=10_000, description="Bootstrap resamples for each metric's standard deviation; 0 disables."
+    )
+    seed: int = Field(0, ge=0, description="Seed of the bootstrap: the same seed and scores give the same deviations.")
+
+    @field_validator("bootstrap_samples")
+    @classmethod
+    def _enough_for_a_deviation(cls, samples: int) -> int:
+        if 0 < samples < MIN_BOOTSTRAP_SAMPLES:
+            raise ValueError(f"set 0 to turn the bootstrap off, or at least {MIN_BOOTSTRAP_SAMPLES} resamples")
+        return samples
+
+
+@dataclass(frozen=True)
+class VideoScore:
+    video_id: str
+    label: Label
+    probability_fake: float
+    faces: int
+
+
+def run(params: Params, ctx: RunContext) -> None:
+    rows = read_split(ctx.inputs["splits"], params.split)
+    paths = locate_images(ctx.inputs["faces"], rows)
+    network, config = open_model(ctx.inputs["model"])
+    aggregation = params.aggregation or config.aggregation
+    threshold = config.threshold if params.threshold is None else params.threshold
+    log.info(
+        "scoring %d faces of %d videos (%s split) with model %s; %s aggregation, threshold %g",
+        len(rows),
+        len({row.video_id for row in rows}),
+        params.split,
+        config.version,
+        aggregation,
+        threshold,
+    )
+    probabilities = score_faces(network, config, paths, params.batch_size)
+    videos = score_videos(rows, probabilities, aggregation)
+    document = evaluation_document(rows, probabilities, videos, params, config, aggregation, threshold)
+    output = ctx.outputs["evaluation"]
+    write_json(output / EVALUATION_FILE, document)
+    write_predictions(output / PREDICTIONS_FILE, videos, threshold)
+    video_metrics = document["binary_classification_metrics"]
+    frame_metrics = document["frame_level"]["binary_classification_metrics"]
+    plot_roc(output / ROC_IMAGE, {"video": video_metrics, "frame": frame_metrics})
+    plot_confusion(output / CONFUSION_IMAGE, video_metrics["confusion_matrix"], f"{params.split} split, video level")
+    write_report(output / REPORT_FILE, document)
+    log.info(
+        "video level: AUC %.4f, accuracy %.4f; frame level: AUC %.4f, accuracy %.4f",
+        video_metrics["auc"]["value"],
+        video_metrics["accuracy"]["value"],
+        frame_metrics["auc"]["value"],
+        frame_metrics["accuracy"]["value"],
+    )
+
+
+def read_split(folder: Path, split: Split) -> list[FaceRecord]:
+    """The split's faces, refused before any scoring when they cannot give a ROC AUC."""
+    path = folder / f"{split}.jsonl"
+    rows = read_jsonl(path, FaceRecord)
+    if not rows:
+        raise EvaluationError(
+            f"split '{split}' is empty: {path.name} in input 'splits' holds no faces; evaluate another split (param"
+            f" 'split') or re-run split-dataset with more videos"
+        )
+    videos = _video_labels(rows)
+    video_counts = class_counts(list(videos.values()))
+    face_counts = class_counts([row.label for row in rows])
+    if min(video_counts.values()) == 0:
+        raise EvaluationError(
+            f"split '{split}' holds one class only (videos: REAL {video_counts[0]}, FAKE {video_counts[1]}; faces:"
+            f" REAL {face_counts[0]}, FAKE {face_counts[1]}): ROC AUC needs both REAL and FAKE videos; evaluate"
+            f" another split (param 'split') or re-run split-dataset so each split gets both labels"
+        )
+    return rows
+
+
+def locate_images(root: Path, rows: Sequence[FaceRecord]) -> list[Path]:
+    """Every crop, checked before the model loads, so a mismatched FaceDataset fails in seconds, not mid-run."""
+    paths = [safe_relative_path(root, row.image) for row in rows]
+    missing = [row.image for row, path in zip(rows, paths, strict=True) if not path.is_file()]
+    if missing:
+        shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        raise EvaluationError(
+            f"{len(missing)} of {len(rows)} face images named by the split are missing from input 'faces' ({shown}):"
+            f" pass the FaceDataset the splits were made from"
+        )
+    return paths
+
+
+def open_model(folder: Path) -> tuple[nn.Module, ModelConfig]:
+    try:
+        return load_model(folder)
+    except MODEL_LOAD_ERRORS as exc:
+        raise EvaluationError(
+            f"input 'model' at {folder} does not load ({type(exc).__name__}: {exc}); pass the model folder or"
+            f" model.tar.gz that train-classifier wrote, made with this repository's torch and torchvision"
+        ) from exc
+
+
+def score_faces(network: nn.Module, config: ModelConfig, paths: Sequence[Path], batch_size: int) -> np.ndarray:
+    """probability_fake a face, in the order of `paths`; decoding runs on a thread a core, batch by batch."""
+    cores = len(os.sched_getaffinity(0))
+    torch.set_num_threads(cores)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    network = network.to(device)
+    load = partial(_load_face, transform=eval_transform(config))
+    batches = [paths[start : start + batch_size] for start in range(0, len(paths), batch_size)]
+    every = max(1, len(batches) // PROGRESS_STEPS)
+    scores = []
+    with ThreadPoolExecutor(max_workers=cores) as pool, torch.inference_mode():
+        for number, batch in enumerate(batches, start=1):
+            tensors = list(pool.map(load, batch))
+            scores.append(predict_probabilities(network, torch.stack(tensors).to(device)))
+            if number % every == 0 or number == len(batches):
+                log.info("scored %d of %d faces", min(number * batch_size, len(paths)), len(paths))
+    return np.concatenate(scores).astype(np.float64)
+
+
+def score_videos(rows: Sequence[FaceRecord], probabilities: np.ndarray, aggregation: Aggregation) -> list[VideoScore]:
+    """One probability_fake a video, aggregated from its faces exactly as serving aggregates them."""
+    labels = _video_labels(rows)
+    faces: dict[str, list[float]] = {video: [] for video in labels}
+    for row, probability in zip(rows, probabilities, strict=True):
+        faces[row.video_id].append(float(probability))
+    return [
+        VideoScore(video, labels[video], aggregate(values, aggregation), len(values))
+        for video, values in sorted(faces.items())
+    ]
+
+
+def evaluation_document(
+    rows: Sequence[FaceRecord],
+    probabilities: np.ndarray,
+    videos: Sequence[VideoScore],
+    params: Params,
+    config: ModelConfig,
+    aggregation: Aggregation,
+    threshold: float,
+) -> dict[str, Any]:
+    def metrics(labels: list[int], scores: Sequence[float] | np.ndarray) -> dict[str, Any]:
+        return binary_classification_metrics(labels, scores, threshold, params.bootstrap_samples, params.seed)
+
+    video_counts = Counter(video.label for video in videos)
+    face_counts = Counter(row.label for row in rows)
+    return {
+        "binary_classification_metrics": metrics(
+            [video.label for video in videos], [video.probability_fake for video in videos]
+        ),
+        "frame_level": {"binary_classification_metrics": metrics([row.label for row in rows], probabilities)},
+        "evaluation": {
+            "split": params.split,
+            "aggregation": aggregation,
+            "threshold": threshold,
+            "model_version": config.version,
+            "architecture": config.architecture,
+            "bootstrap_samples": params.bootstrap_samples,
+            "seed": params.seed,
+            "videos": {name: video_counts[label] for label, name in LABEL_NAMES.items()},
+            "faces": {name: face_counts[label] for label, name in LABEL_NAMES.items()},
+        },
+    }
+
+
+def write_predictions(path: Path, videos: Sequence[VideoScore], threshold: float) -> None:
+    """One row a video with its verdict, for finding the videos the model gets wrong."""
+    with path.open("w") as handle:
+        for video in videos:
+            verdict = LABEL_NAMES[int(video.probability_fake >= threshold)]
+            handle.write(json.dumps({**asdict(video), "predicted": verdict}) + "\n")
+
+
+def _video_labels(rows: Sequence[FaceRecord]) -> dict[str, Label]:
+    labels: dict[str, Label] = {}
+    for row in rows:
+        known = labels.setdefault(row.video_id, row.label)
+        if known != row.label:
+            raise EvaluationError(
+                f"video '{row.video_id}' has faces labelled both {LABEL_NAMES[known]} and {LABEL_NAMES[row.label]};"
+                f" every face of a video must carry its video's label: rebuild the FaceDataset and the splits"
+            )
+    return labels
+
+
+def _load_face(path: Path, transform: v2.Compose) -> torch.Tensor:
+    try:
+        with Image.open(path) as image:
+            return transform(image.convert("RGB"))
+    except OSError as exc:
+        raise EvaluationError(f"face image {path} cannot be read ({exc}); re-run extract-faces") from exc
+
+
+COMPONENT = Component(
+    name="evaluate-model",
+    version="1.0.0",
+    kind=ComponentKind.PROCESSING,
+    image="deepfake/evaluate-model",
+    description=__doc__.splitlines()[0],
+    params=Params,
+    run=run,
+    entry_module="components.evaluate_model",
+    inputs={
+        "model": InputSpec(type=MODEL_ARTIFACT, description="The trained model: model.tar.gz, or its unpacked folder."),
+        "faces": InputSpec(type=FACE_DATASET, description="The face crops the splits' image paths point into."),
+        "splits": InputSpec(type=DATASET_SPLITS, description="train/validation/test.jsonl; param 'split' picks one."),
+    },
+    outputs={
+        "evaluation": OutputSpec(
+            type=EVALUATION_REPORT,
+            description=f"{EVALUATION_FILE} (SageMaker model-quality metrics, video level, plus frame_level),"
+            f" {ROC_IMAGE}, {CONFUSION_IMAGE}, {REPORT_FILE}, {PREDICTIONS_FILE}",
+        )
+    },
+)
