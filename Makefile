@@ -4,12 +4,13 @@ VENV ?= .venv
 VENV_PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed
 PIPELINE ?= examples/quickstart/pipeline.py:pipeline
+DEMO_DATA ?= data/demo
 TARGET ?= local
 PARAMS ?=
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install test lint format pipeline-run approve bench clean
+.PHONY: help install test lint format pipeline-run demo-data approve bench clean
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -37,6 +38,12 @@ format: $(VENV_STAMP) ## Apply ruff's fixes and formatting
 
 pipeline-run: $(VENV_STAMP) ## Run PIPELINE on TARGET (default: the quickstart, locally); PARAMS="Name=Value ..."
 	$(VENV_PY) -m pipelines run $(PIPELINE) --target $(TARGET) $(foreach p,$(PARAMS),--param $(p))
+
+demo-data: $(DEMO_DATA)/.complete ## Write the synthetic demo dataset (DFDC layout) to DEMO_DATA
+
+$(DEMO_DATA)/.complete: | $(VENV_STAMP)
+	$(VENV_PY) -m components.faces.synthetic --out $(DEMO_DATA)
+	@touch $@
 
 approve: $(VENV_STAMP) ## Approve registered model VERSION in the local registry
 	@test -n "$(VERSION)" || { echo "usage: make approve VERSION=<n> (see: .venv/bin/python -m deploy models)"; exit 2; }

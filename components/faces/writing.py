@@ -18,7 +18,9 @@ def write_h264(path: Path, frames: Iterable[np.ndarray], fps: int = 25, crf: int
                 height, width = frame.shape[:2]
                 if height % 2 or width % 2:
                     raise ValueError(f"H.264 yuv420p needs even dimensions, got {width}x{height}")
-                stream = container.add_stream("libx264", rate=fps, options={"crf": str(crf), "preset": "veryfast"})
+                stream = container.add_stream(
+                    "libx264", rate=fps, options={"crf": str(crf), "preset": "veryfast", "x264-params": "mbtree=0"}
+                )
                 stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
             for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")):
                 container.mux(packet)
