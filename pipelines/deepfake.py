@@ -2,13 +2,22 @@
 
     python -m pipelines run deepfake --param InputData=data/demo
 
-ingest-videos → extract-faces → split-dataset (the data stages; training, evaluation and the quality gate follow).
+ingest-videos → extract-faces → split-dataset → train-classifier → evaluate-model → quality gate on the video-level
+AUC and accuracy → register the model (PendingManualApproval) or fail quoting the metrics. The defaults are the
+demo configuration that `make pipeline-run` uses on two CPU cores.
 """
 
+from components.evaluate_model.component import COMPONENT as EVALUATE_MODEL
 from components.extract_faces.component import COMPONENT as EXTRACT_FACES
 from components.ingest_videos.component import COMPONENT as INGEST_VIDEOS
 from components.split_dataset.component import COMPONENT as SPLIT_DATASET
-from pipelines.dag import Pipeline
+from components.train_classifier.component import COMPONENT as TRAIN_CLASSIFIER
+from pipelines.dag import Pipeline, all_of, ge
+
+MODEL_GROUP = "deepfake-detector"
+SERVE_IMAGE = "deepfake/serve"
+AUC = "binary_classification_metrics.auc.value"
+ACCURACY = "binary_classification_metrics.accuracy.value"
 
 
 def build_pipeline() -> Pipeline:
@@ -17,9 +26,21 @@ def build_pipeline() -> Pipeline:
         "InputData", str, "data/demo", "Dataset folder or s3:// prefix: DFDC, FaceForensics++, Celeb-DF v2 or a CSV."
     )
     dataset_format = pipeline.parameter("DatasetFormat", str, "auto", "auto, dfdc, faceforensics, celeb-df or csv.")
-    frames = pipeline.parameter("FramesPerVideo", int, 16, "Frames sampled from each video.")
-    face_size = pipeline.parameter("FaceSize", int, 128, "Side of the face crops, in pixels.")
-    seed = pipeline.parameter("Seed", int, 0, "Seed of the split (and, later, of training).")
+    frames = pipeline.parameter("FramesPerVideo", int, 8, "Frames sampled from each video.")
+    face_size = pipeline.parameter("FaceSize", int, 112, "Side of the face crops and the network input, in pixels.")
+    architecture = pipeline.parameter("Architecture", str, "efficientnet_b0", "torchvision backbone.")
+    epochs = pipeline.parameter("Epochs", int, 8, "Most training epochs (early stopping may end sooner).")
+    batch_size = pipeline.parameter("BatchSize", int, 32, "Faces a training step.")
+    learning_rate = pipeline.parameter("LearningRate", float, 2e-3, "Peak AdamW learning rate.")
+    seed = pipeline.parameter("Seed", int, 0, "Seed of the split and of training.")
+    min_auc = pipeline.parameter("MinAuc", float, 0.85, "Quality gate: the video-level ROC AUC must reach this.")
+    min_accuracy = pipeline.parameter("MinAccuracy", float, 0.8, "Quality gate: the video-level accuracy too.")
+    approval = pipeline.parameter(
+        "ApprovalStatus",
+        str,
+        "PendingManualApproval",
+        "Status of a registered model: PendingManualApproval or Approved.",
+    )
 
     ingest = pipeline.step("ingest-videos", INGEST_VIDEOS, params={"format": dataset_format}, inputs={"videos": data})
     extract = pipeline.step(
@@ -28,7 +49,54 @@ def build_pipeline() -> Pipeline:
         params={"frames_per_video": frames, "face_size": face_size},
         inputs={"manifest": ingest.output("manifest"), "videos": data},
     )
-    pipeline.step("split-dataset", SPLIT_DATASET, params={"seed": seed}, inputs={"faces": extract.output("faces")})
+    faces = extract.output("faces")
+    split = pipeline.step("split-dataset", SPLIT_DATASET, params={"seed": seed}, inputs={"faces": faces})
+    splits = split.output("splits")
+    train = pipeline.step(
+        "train-classifier",
+        TRAIN_CLASSIFIER,
+        params={
+            "architecture": architecture,
+            "image_size": face_size,
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "learning_rate": learning_rate,
+            "seed": seed,
+        },
+        inputs={"faces": faces, "splits": splits},
+    )
+    evaluate = pipeline.step(
+        "evaluate-model",
+        EVALUATE_MODEL,
+        params={"seed": seed},
+        inputs={"model": train.output("model"), "faces": faces, "splits": splits},
+    )
+    auc = evaluate.report_value("evaluation", "evaluation.json", AUC)
+    accuracy = evaluate.report_value("evaluation", "evaluation.json", ACCURACY)
+    register = pipeline.register(
+        "register-model",
+        model=train.output("model"),
+        metrics=evaluate.output("evaluation"),
+        model_group=MODEL_GROUP,
+        image=SERVE_IMAGE,
+        approval_status=approval,
+    )
+    below = pipeline.fail(
+        "quality-gate-failed",
+        [
+            "video-level AUC",
+            auc,
+            "and accuracy",
+            accuracy,
+            "must reach MinAuc",
+            min_auc,
+            "and MinAccuracy",
+            min_accuracy,
+        ],
+    )
+    pipeline.condition(
+        "quality-gate", all_of(ge(auc, min_auc), ge(accuracy, min_accuracy)), if_true=[register], if_false=[below]
+    )
     return pipeline
 
 
