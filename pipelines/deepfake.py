@@ -28,7 +28,9 @@ def build_pipeline() -> Pipeline:
     dataset_format = pipeline.parameter("DatasetFormat", str, "auto", "auto, dfdc, faceforensics, celeb-df or csv.")
     frames = pipeline.parameter("FramesPerVideo", int, 8, "Frames sampled from each video.")
     face_size = pipeline.parameter("FaceSize", int, 112, "Side of the face crops and the network input, in pixels.")
-    architecture = pipeline.parameter("Architecture", str, "efficientnet_b0", "torchvision backbone.")
+    architecture = pipeline.parameter(
+        "Architecture", str, "mobilenet_v3_small", "torchvision backbone (efficientnet_b0 trains 3.6x slower on CPU)."
+    )
     epochs = pipeline.parameter("Epochs", int, 8, "Most training epochs (early stopping may end sooner).")
     batch_size = pipeline.parameter("BatchSize", int, 32, "Faces a training step.")
     learning_rate = pipeline.parameter("LearningRate", float, 2e-3, "Peak AdamW learning rate.")
