@@ -1,0 +1,729 @@
+"""The training loop of train-classifier: face data, schedule, checkpoints and the distributed setup.
+
+Everything random is a function of the seed. Augmentations are seeded per (seed, epoch, face), so they do not depend
+on how many DataLoader workers there are or which worker loads a face; the model's own randomness (dropout, stochastic
+depth) draws from the global RNGs, whose states travel in the checkpoint. A resumed run therefore ends with the same
+weights as one that was never interrupted.
+"""
+
+import io
+import logging
+import math
+import os
+import random
+import shlex
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from PIL import Image
+from sklearn.metrics import roc_auc_score
+from torch import nn
+from torch.nn import functional
+from torch.nn.parallel import DistributedDataParallel
+from torch.optim.lr_scheduler import LambdaLR
+from torch.utils.data import DataLoader, Dataset, Sampler
+from torchvision.transforms import v2
+from tqdm import tqdm
+
+from components.classifier.model import Aggregation, ModelConfig, build_network, load_pretrained
+from components.classifier.scoring import aggregate, eval_transform
+from components.contract import BASE_DIR_ENV, DEFAULT_BASE_DIR, ComponentKind, ContainerLayout
+from components.manifests import LABEL_NAMES, FaceRecord, safe_relative_path, write_json
+from components.runtime import TRAIN_COMMAND
+
+if TYPE_CHECKING:
+    from components.train_classifier.component import Params
+
+log = logging.getLogger(__name__)
+CHECKPOINT_FILE = "checkpoint.pt"
+CHECKPOINT_FORMAT = 1
+METRICS_FILE = "metrics.json"
+DEFAULT_MASTER_PORT = 29500
+MAX_DEFAULT_WORKERS = 4
+AUC_LEVEL = "video"
+METRIC_LINE = "epoch=%d; train_loss=%.4f; val_loss=%.4f; val_auc=%.4f"
+"""One line an epoch, for SageMaker metric definitions such as `val_auc=([0-9.]+)`; val_auc is video-level."""
+T = TypeVar("T")
+Key = tuple[int, int]
+"""What the samplers yield and the dataset reads: (epoch, face index)."""
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    root: Path
+    train: Sequence[FaceRecord]
+    validation: Sequence[FaceRecord]
+
+
+@dataclass(frozen=True)
+class FitResult:
+    network: nn.Module
+    summary: dict[str, float | int | str]
+
+
+def check_split(name: str, records: Sequence[FaceRecord], faces: Path) -> None:
+    """Fail before any training on what would otherwise fail hours in, or give a meaningless model."""
+    if not records:
+        raise ValueError(
+            f"the {name} split is empty ({name}.jsonl has no faces): re-run split-dataset with more videos or a larger "
+            f"{name}_ratio"
+        )
+    classes = {record.label for record in records}
+    if len(classes) == 1:
+        only = LABEL_NAMES[classes.pop()]
+        why = (
+            "ROC AUC is undefined with one class, so the model cannot be validated"
+            if name == "validation"
+            else "a detector cannot learn to tell REAL from FAKE without examples of both"
+        )
+        raise ValueError(
+            f"the {name} split holds only {only} faces: {why}; re-run split-dataset so that {name} gets both REAL and "
+            f"FAKE videos (add videos of the missing class)"
+        )
+    labels: dict[str, set[int]] = defaultdict(set)
+    for record in records:
+        labels[record.video_id].add(record.label)
+    mixed = sorted(video for video, found in labels.items() if len(found) > 1)
+    if mixed:
+        raise ValueError(
+            f"{name}.jsonl: video '{mixed[0]}' has both REAL and FAKE faces; every face of a video carries its label: "
+            f"rebuild faces.jsonl with extract-faces"
+        )
+    missing = []
+    for record in records:
+        try:
+            path = safe_relative_path(faces, record.image)
+        except ValueError as exc:
+            raise ValueError(f"{name}.jsonl: {exc}") from exc
+        if not path.is_file():
+            missing.append(record.image)
+    if missing:
+        raise FileNotFoundError(
+            f"{len(missing)} of {len(records)} images in {name}.jsonl are missing from the faces input (first: "
+            f"{', '.join(missing[:3])}): the splits must come from split-dataset run on this FaceDataset"
+        )
+
+
+def subsample(records: Sequence[FaceRecord], limit: int | None, seed: int) -> list[FaceRecord]:
+    """A seeded subset in manifest order, for quick runs; the same seed always keeps the same faces."""
+    if limit is None or len(records) <= limit:
+        return list(records)
+    keep = sorted(random.Random(seed).sample(range(len(records)), limit))
+    return [records[index] for index in keep]
+
+
+def load_face(path: Path, draft_size: int | None) -> Image.Image:
+    """With `draft_size`, decode a JPEG at the smallest DCT scale (1/2, 1/4, 1/8) that still covers it, cheaper than
+    a full decode; without, decode in full, exactly as evaluate-model and serving do.
+    """
+    try:
+        with Image.open(path) as image:
+            if draft_size is not None:
+                image.draft("RGB", (draft_size, draft_size))
+            return image.convert("RGB")
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot decode the face image ({exc}); re-run extract-faces for its video") from exc
+
+
+def train_transform(config: ModelConfig) -> v2.Compose:
+    """Mirror, a small pose change, lighting, and the re-compression every shared video goes through."""
+    return v2.Compose(
+        [
+            v2.ToImage(),
+            v2.Resize((config.image_size, config.image_size), antialias=True),
+            v2.RandomHorizontalFlip(),
+            v2.RandomAffine(degrees=8, translate=(0.05, 0.05), scale=(0.95, 1.05)),
+            v2.ColorJitter(brightness=0.2, contrast=0.2, saturation=0.2, hue=0.02),
+            RandomJpeg(),
+            v2.ToDtype(torch.float32, scale=True),
+            v2.Normalize(config.mean, config.std),
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class RandomJpeg:
+    """Re-encode a uint8 image as JPEG at a quality drawn from torch's RNG, which the per-face seed covers."""
+
+    lowest: int = 60
+    highest: int = 100
+
+    def __call__(self, image: torch.Tensor) -> torch.Tensor:
+        quality = int(torch.randint(self.lowest, self.highest + 1, ()))
+        encoded = io.BytesIO()
+        Image.fromarray(image.permute(1, 2, 0).numpy()).save(encoded, format="JPEG", quality=quality)
+        with Image.open(encoded) as decoded:
+            return torch.from_numpy(np.array(decoded.convert("RGB"))).permute(2, 0, 1)
+
+
+def sample_seed(seed: int, epoch: int, index: int) -> int:
+    return int(np.random.SeedSequence([seed, epoch, index]).generate_state(1, np.uint64)[0])
+
+
+class FaceImages(Dataset[tuple[torch.Tensor, torch.Tensor, int]]):
+    """Face crops and their float targets.
+
+    With a `seed` (training), each (epoch, face) gets its own augmentation RNG and JPEGs are draft-decoded at
+    `image_size`; without (validation), faces are decoded and scored exactly as evaluate-model scores them.
+    """
+
+    def __init__(
+        self, root: Path, records: Sequence[FaceRecord], transform: v2.Compose, image_size: int, seed: int | None
+    ) -> None:
+        self.paths = [safe_relative_path(root, record.image) for record in records]
+        self.targets = torch.tensor([float(record.label) for record in records])
+        self.transform, self.seed = transform, seed
+        self.draft_size = None if seed is None else image_size
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, key: Key) -> tuple[torch.Tensor, torch.Tensor, int]:
+        epoch, index = key
+        image = load_face(self.paths[index], self.draft_size)
+        if self.seed is None:
+            return self.transform(image), self.targets[index], index
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(sample_seed(self.seed, epoch, index))
+            return self.transform(image), self.targets[index], index
+
+
+@dataclass(frozen=True)
+class Rank:
+    """This process's place in the job; a plain process is rank 0 of 1 and never touches torch.distributed."""
+
+    rank: int = 0
+    local_rank: int = 0
+    world_size: int = 1
+    local_world_size: int = 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+class TrainBatches(Sampler[list[Key]]):
+    """A fresh seeded shuffle each epoch, cut into this rank's equal share (padded by wrapping) and batched.
+
+    A final batch of one face is dropped: BatchNorm cannot train on a single sample.
+    """
+
+    def __init__(self, size: int, batch_size: int, seed: int, rank: Rank) -> None:
+        self.size, self.batch_size, self.seed, self.rank = size, batch_size, seed, rank
+        self.per_rank = math.ceil(size / rank.world_size)
+        self.epoch = 1
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        full, remainder = divmod(self.per_rank, self.batch_size)
+        return full + (remainder > 1)
+
+    def __iter__(self) -> Iterator[list[Key]]:
+        order = list(range(self.size))
+        random.Random(f"train-classifier:{self.seed}:{self.epoch}").shuffle(order)
+        order += order[: self.per_rank * self.rank.world_size - self.size]
+        share = order[self.rank.rank :: self.rank.world_size]
+        for start in range(0, len(self) * self.batch_size, self.batch_size):
+            yield [(self.epoch, index) for index in share[start : start + self.batch_size]]
+
+
+def eval_batches(size: int, batch_size: int, rank: Rank) -> list[list[Key]]:
+    share = list(range(rank.rank, size, rank.world_size))
+    return [[(0, index) for index in share[start : start + batch_size]] for start in range(0, len(share), batch_size)]
+
+
+def default_workers(rank: Rank) -> int:
+    """Leave a core for the training process itself; more than a few workers rarely helps with small crops."""
+    cores = len(os.sched_getaffinity(0)) // rank.local_world_size
+    return max(0, min(MAX_DEFAULT_WORKERS, cores - 1))
+
+
+def _seed_worker(worker_id: int) -> None:
+    """Forked workers inherit the parent's numpy and random states; derive theirs from torch's per-worker seed."""
+    seed = torch.initial_seed() % 2**32
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+def _loader(
+    dataset: FaceImages, batches: Sampler[list[Key]] | list[list[Key]], workers: int, seed: int, device: torch.device
+) -> DataLoader:
+    """Its own generator keeps the loader from drawing on the global RNG, which belongs to the model."""
+    return DataLoader(
+        dataset,
+        batch_sampler=batches,
+        num_workers=workers,
+        pin_memory=device.type == "cuda",
+        persistent_workers=workers > 0,
+        worker_init_fn=_seed_worker,
+        generator=torch.Generator().manual_seed(seed),
+    )
+
+
+def warmup_cosine(warmup_steps: int, total_steps: int) -> Callable[[int], float]:
+    """Learning-rate factor a step: linear warm-up to 1, then cosine decay towards 0 at the last step."""
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+    return factor
+
+
+def processes_per_host(env: Mapping[str, str]) -> int:
+    """One process a GPU: SageMaker says how many an instance has (SM_NUM_GPUS), elsewhere CUDA does."""
+    gpus = int(env["SM_NUM_GPUS"]) if "SM_NUM_GPUS" in env else torch.cuda.device_count()
+    return max(1, gpus)
+
+
+def needs_launcher(world_size: int, env: Mapping[str, str]) -> bool:
+    """More than one process in the job, and this is not yet one of torchrun's (torchrun sets LOCAL_RANK)."""
+    return world_size > 1 and "LOCAL_RANK" not in env
+
+
+def torchrun_command(
+    entry_module: str, hosts: Sequence[str], host_index: int, processes: int, port: int = DEFAULT_MASTER_PORT
+) -> list[str]:
+    """The first host is the rendezvous; on a single host that is this machine, whatever its name resolves to."""
+    master = hosts[0] if len(hosts) > 1 else "127.0.0.1"
+    return [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        f"--nnodes={len(hosts)}",
+        f"--node_rank={host_index}",
+        f"--nproc_per_node={processes}",
+        f"--master_addr={master}",
+        f"--master_port={port}",
+        "-m",
+        entry_module,
+        TRAIN_COMMAND,
+    ]
+
+
+def relaunch(entry_module: str, hosts: Sequence[str], host_index: int, processes: int) -> None:
+    """Run this entry again under torchrun and wait; each rank goes through the runtime and reports its own failure."""
+    port = int(os.environ.get("MASTER_PORT", DEFAULT_MASTER_PORT))
+    command = torchrun_command(entry_module, hosts, host_index, processes, port)
+    log.info(
+        "%d process(es) on each of %d host(s): relaunching under torchrun: %s",
+        processes,
+        len(hosts),
+        shlex.join(command),
+    )
+    started = time.time()
+    returncode = subprocess.run(command, check=False).returncode
+    if returncode != 0:
+        failure = ContainerLayout(ComponentKind.TRAINING, Path(os.environ.get(BASE_DIR_ENV, DEFAULT_BASE_DIR)))
+        reason = "see the ranks' errors in the log above"
+        if failure.failure_file.is_file() and failure.failure_file.stat().st_mtime >= started:
+            reason = failure.failure_file.read_text()
+        raise RuntimeError(f"torchrun exited with status {returncode}: {reason}")
+
+
+def join_process_group(env: Mapping[str, str]) -> Rank:
+    if "LOCAL_RANK" not in env:
+        return Rank()
+    local_rank = int(env["LOCAL_RANK"])
+    if torch.cuda.is_available():
+        torch.cuda.set_device(local_rank)
+    dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return Rank(dist.get_rank(), local_rank, dist.get_world_size(), int(env.get("LOCAL_WORLD_SIZE", "1")))
+
+
+def leave_process_group() -> None:
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def barrier(rank: Rank) -> None:
+    if rank.world_size > 1:
+        dist.barrier()
+
+
+def _gather(value: T, rank: Rank) -> list[T]:
+    if rank.world_size == 1:
+        return [value]
+    gathered: list[Any] = [None] * rank.world_size
+    dist.all_gather_object(gathered, value)
+    return gathered
+
+
+def _broadcast(value: T, rank: Rank) -> T:
+    if rank.world_size == 1:
+        return value
+    holder = [value]
+    dist.broadcast_object_list(holder, src=0)
+    return holder[0]
+
+
+@dataclass(frozen=True)
+class Precision:
+    """bf16 autocast where the GPU has it, else fp16 with loss scaling; full fp32 on the CPU."""
+
+    dtype: torch.dtype | None = None
+
+    @classmethod
+    def for_device(cls, device: torch.device) -> "Precision":
+        if device.type != "cuda":
+            return cls()
+        return cls(torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
+
+    @property
+    def scaled(self) -> bool:
+        return self.dtype is torch.float16
+
+    def autocast(self, device: torch.device) -> AbstractContextManager[Any]:
+        return nullcontext() if self.dtype is None else torch.autocast(device.type, dtype=self.dtype)
+
+
+def seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
+
+
+def capture_rng() -> dict[str, Any]:
+    """Tensors, lists and numbers only, so the checkpoint loads with weights_only=True."""
+    _, keys, position, has_gauss, cached_gaussian = np.random.get_state()
+    version, internal, gauss = random.getstate()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": {
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "position": int(position),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached_gaussian),
+        },
+        "python": {"version": version, "state": list(internal), "gauss": gauss},
+    }
+
+
+def restore_rng(state: Mapping[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    numpy_state = state["numpy"]
+    np.random.set_state(
+        (
+            "MT19937",
+            numpy_state["keys"].numpy().astype(np.uint32),
+            numpy_state["position"],
+            numpy_state["has_gauss"],
+            numpy_state["cached_gaussian"],
+        )
+    )
+    python_state = state["python"]
+    random.setstate((python_state["version"], tuple(python_state["state"]), python_state["gauss"]))
+
+
+def save_checkpoint(path: Path, document: Mapping[str, Any]) -> None:
+    """Temp file, fsync, rename: a job killed mid-write leaves the previous checkpoint intact."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    torch.save(dict(document), temporary)
+    with temporary.open("rb+") as handle:
+        os.fsync(handle.fileno())
+    temporary.replace(path)
+
+
+def load_checkpoint(path: Path, fingerprint: str) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        document = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ValueError(f"{path} cannot be read ({exc}); delete it to start the training over") from exc
+    if document.get("format") != CHECKPOINT_FORMAT or document.get("fingerprint") != fingerprint:
+        raise ValueError(
+            f"{path} belongs to another training run (its params or data differ: run {document.get('fingerprint')}, "
+            f"this one {fingerprint}); give this job an empty checkpoint location (checkpoint_s3_uri) or delete the "
+            f"file to start over"
+        )
+    return document
+
+
+@dataclass
+class Progress:
+    """What a restart needs besides weights, optimiser and RNGs: the early-stopping state and the history."""
+
+    epoch: int = 0
+    best_epoch: int = 0
+    best_val_loss: float = math.inf
+    best_val_auc: float = math.nan
+    epochs_without_improvement: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Scores:
+    loss: float
+    auc: float
+    face_auc: float
+
+
+def video_auc(records: Sequence[FaceRecord], probabilities: Sequence[float], how: Aggregation) -> float:
+    """ROC AUC over videos, each scored as evaluation and serving score it: its faces aggregated."""
+    scores: dict[str, list[float]] = defaultdict(list)
+    labels: dict[str, int] = {}
+    for record, probability in zip(records, probabilities, strict=True):
+        scores[record.video_id].append(probability)
+        labels[record.video_id] = record.label
+    videos = sorted(scores)
+    return float(roc_auc_score([labels[v] for v in videos], [aggregate(scores[v], how) for v in videos]))
+
+
+def fit(
+    params: "Params",
+    config: ModelConfig,
+    data: TrainingData,
+    pretrained: Path | None,
+    checkpoint_dir: Path,
+    output_data_dir: Path,
+    fingerprint: str,
+    rank: Rank,
+) -> FitResult:
+    """Train until `epochs` or early stopping; return the network holding the best epoch's weights."""
+    seed_everything(params.seed + rank.rank)
+    device = torch.device("cuda", rank.local_rank) if torch.cuda.is_available() else torch.device("cpu")
+    precision = Precision.for_device(device)
+    network = build_network(config.architecture)
+    if pretrained is not None:
+        load_pretrained(network, pretrained)
+    memory_format = torch.channels_last if device.type == "cuda" else torch.preserve_format
+    network.to(device, memory_format=memory_format)
+    model: nn.Module = network
+    if rank.world_size > 1:
+        model = DistributedDataParallel(network, device_ids=[device.index] if device.type == "cuda" else None)
+
+    workers = default_workers(rank) if params.num_workers is None else params.num_workers
+    batches = TrainBatches(len(data.train), params.batch_size, params.seed, rank)
+    if len(batches) == 0:
+        raise ValueError(
+            f"the train split has {len(data.train)} faces, too few for one batch of 2 on each of {rank.world_size} "
+            "processes: add faces"
+        )
+    train_set = FaceImages(data.root, data.train, train_transform(config), config.image_size, params.seed)
+    train_loader = _loader(train_set, batches, workers, params.seed, device)
+    validation_loader = _loader(
+        FaceImages(data.root, data.validation, eval_transform(config), config.image_size, None),
+        eval_batches(len(data.validation), params.batch_size, rank),
+        workers,
+        params.seed,
+        device,
+    )
+    positives = sum(record.label for record in data.train)
+    pos_weight = torch.tensor([(len(data.train) - positives) / positives], device=device)
+    optimizer = torch.optim.AdamW(network.parameters(), lr=params.learning_rate, weight_decay=params.weight_decay)
+    steps = len(batches)
+    scheduler = LambdaLR(optimizer, warmup_cosine(params.warmup_epochs * steps, params.epochs * steps))
+    scaler = torch.amp.GradScaler(device.type, enabled=precision.scaled)
+
+    progress, best_state = Progress(), _cpu_copy(network)
+    checkpoint_path = checkpoint_dir / CHECKPOINT_FILE
+    checkpoint = _broadcast(load_checkpoint(checkpoint_path, fingerprint) if rank.is_main else None, rank)
+    if checkpoint is not None:
+        network.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        scheduler.load_state_dict(checkpoint["scheduler"])
+        scaler.load_state_dict(checkpoint["scaler"])
+        progress = Progress(**checkpoint["progress"])
+        best_state = checkpoint["best_state"]
+        restore_rng(checkpoint["rng"][rank.rank % len(checkpoint["rng"])])
+        if rank.is_main:
+            log.info("resumed from %s after epoch %d", checkpoint_path, progress.epoch)
+
+    if rank.is_main:
+        log.info(
+            "training %s on %s (%d process(es), %s, %d loader workers each): %d train faces, %d validation faces, "
+            "%d steps an epoch, pos_weight %.3f",
+            config.architecture,
+            device,
+            rank.world_size,
+            precision.dtype or torch.float32,
+            workers,
+            len(data.train),
+            len(data.validation),
+            steps,
+            pos_weight.item(),
+        )
+    while progress.epoch < params.epochs and progress.epochs_without_improvement < params.early_stopping_patience:
+        epoch = progress.epoch + 1
+        batches.set_epoch(epoch)
+        train_loss = _train_epoch(
+            model, train_loader, pos_weight, optimizer, scheduler, scaler, precision, device, rank, epoch, params.epochs
+        )
+        scores = _validate(network, validation_loader, data.validation, pos_weight, precision, device, rank, config)
+        if not (math.isfinite(train_loss) and math.isfinite(scores.loss)):
+            raise FloatingPointError(
+                f"training diverged in epoch {epoch} (train_loss {train_loss}, val_loss {scores.loss}): lower "
+                "learning_rate"
+            )
+        progress.epoch = epoch
+        if scores.loss < progress.best_val_loss:
+            progress.best_epoch, progress.best_val_loss, progress.best_val_auc = epoch, scores.loss, scores.auc
+            progress.epochs_without_improvement = 0
+            best_state = _cpu_copy(network)
+        else:
+            progress.epochs_without_improvement += 1
+        progress.history.append(
+            {
+                "epoch": epoch,
+                "train_loss": train_loss,
+                "val_loss": scores.loss,
+                "val_auc": scores.auc,
+                "val_face_auc": scores.face_auc,
+                "learning_rate": scheduler.get_last_lr()[0],
+            }
+        )
+        rng = _gather(capture_rng(), rank)
+        if rank.is_main:
+            log.info(METRIC_LINE, epoch, train_loss, scores.loss, scores.auc)
+            save_checkpoint(
+                checkpoint_path,
+                {
+                    "format": CHECKPOINT_FORMAT,
+                    "fingerprint": fingerprint,
+                    "model": network.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "scaler": scaler.state_dict(),
+                    "progress": asdict(progress),
+                    "best_state": best_state,
+                    "rng": rng,
+                },
+            )
+            write_json(output_data_dir / METRICS_FILE, _metrics(progress))
+
+    stopped_early = progress.epoch < params.epochs
+    if rank.is_main:
+        write_json(output_data_dir / METRICS_FILE, _metrics(progress))
+        log.info(
+            "%s after epoch %d; best epoch %d: val_loss %.4f, val_auc %.4f",
+            "early stopping" if stopped_early else "done",
+            progress.epoch,
+            progress.best_epoch,
+            progress.best_val_loss,
+            progress.best_val_auc,
+        )
+    network.load_state_dict(best_state)
+    summary: dict[str, float | int | str] = {
+        "epochs_run": progress.epoch,
+        "stop_reason": "early_stopping" if stopped_early else "epochs",
+        "best_epoch": progress.best_epoch,
+        "best_val_loss": progress.best_val_loss,
+        "val_auc": progress.best_val_auc,
+        "val_auc_level": AUC_LEVEL,
+        "train_faces": len(data.train),
+        "validation_faces": len(data.validation),
+        "validation_videos": len({record.video_id for record in data.validation}),
+    }
+    return FitResult(network.eval(), summary)
+
+
+def _train_epoch(
+    model: nn.Module,
+    loader: DataLoader,
+    pos_weight: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    scheduler: LambdaLR,
+    scaler: torch.amp.GradScaler,
+    precision: Precision,
+    device: torch.device,
+    rank: Rank,
+    epoch: int,
+    epochs: int,
+) -> float:
+    """The mean training loss of the epoch over every process's faces."""
+    model.train()
+    totals = torch.zeros(2, dtype=torch.float64, device=device)
+    show = rank.is_main and sys.stderr.isatty()
+    for pixels, targets, _ in tqdm(loader, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False, disable=not show):
+        pixels, targets = _to_device(pixels, targets, device)
+        with precision.autocast(device):
+            logits = model(pixels).squeeze(1)
+        loss = functional.binary_cross_entropy_with_logits(logits.float(), targets, pos_weight=pos_weight)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        scheduler.step()
+        totals[0] += loss.detach() * targets.numel()
+        totals[1] += targets.numel()
+    if rank.world_size > 1:
+        dist.all_reduce(totals)
+    return float(totals[0] / totals[1])
+
+
+@torch.inference_mode()
+def _validate(
+    network: nn.Module,
+    loader: DataLoader,
+    records: Sequence[FaceRecord],
+    pos_weight: torch.Tensor,
+    precision: Precision,
+    device: torch.device,
+    rank: Rank,
+    config: ModelConfig,
+) -> Scores:
+    """Each rank scores its share with the bare network (DDP's forward would sync buffers on uneven shares).
+
+    The loss is the training objective (same pos_weight), so early stopping watches what the optimiser minimises.
+    """
+    network.eval()
+    loss = torch.zeros((), dtype=torch.float64, device=device)
+    indices: list[int] = []
+    probabilities: list[float] = []
+    for pixels, targets, index in loader:
+        pixels, targets = _to_device(pixels, targets, device)
+        with precision.autocast(device):
+            logits = network(pixels).squeeze(1).float()
+        loss += functional.binary_cross_entropy_with_logits(logits, targets, pos_weight=pos_weight, reduction="sum")
+        indices += index.tolist()
+        probabilities += torch.sigmoid(logits).cpu().tolist()
+    shares = _gather((float(loss), indices, probabilities), rank)
+    scored = sorted(pair for _, share, scores in shares for pair in zip(share, scores, strict=True))
+    ordered = [probability for _, probability in scored]
+    labels = [record.label for record in records]
+    return Scores(
+        loss=sum(share[0] for share in shares) / len(records),
+        auc=video_auc(records, ordered, config.aggregation),
+        face_auc=float(roc_auc_score(labels, ordered)),
+    )
+
+
+def _to_device(pixels: torch.Tensor, targets: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    if device.type != "cuda":
+        return pixels, targets
+    pixels = pixels.to(device, non_blocking=True, memory_format=torch.channels_last)
+    return pixels, targets.to(device, non_blocking=True)
+
+
+def _cpu_copy(network: nn.Module) -> dict[str, torch.Tensor]:
+    return {key: value.detach().to("cpu", copy=True) for key, value in network.state_dict().items()}
+
+
+def _metrics(progress: Progress) -> dict[str, Any]:
+    return {
+        "val_auc_level": AUC_LEVEL,
+        "best_epoch": progress.best_epoch,
+        "best_val_loss": progress.best_val_loss,
+        "best_val_auc": progress.best_val_auc,
+        "epochs": progress.history,
+    }
