@@ -32,6 +32,7 @@ def build_pipeline() -> Pipeline:
         "Architecture", str, "mobilenet_v3_small", "torchvision backbone (efficientnet_b0 trains 3.6x slower on CPU)."
     )
     epochs = pipeline.parameter("Epochs", int, 8, "Most training epochs (early stopping may end sooner).")
+    patience = pipeline.parameter("EarlyStoppingPatience", int, 6, "Epochs without a lower validation loss.")
     batch_size = pipeline.parameter("BatchSize", int, 32, "Faces a training step.")
     learning_rate = pipeline.parameter("LearningRate", float, 2e-3, "Peak AdamW learning rate.")
     seed = pipeline.parameter("Seed", int, 0, "Seed of the split and of training.")
@@ -61,6 +62,7 @@ def build_pipeline() -> Pipeline:
             "architecture": architecture,
             "image_size": face_size,
             "epochs": epochs,
+            "early_stopping_patience": patience,
             "batch_size": batch_size,
             "learning_rate": learning_rate,
             "seed": seed,
