@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 VENV_PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed
-PIPELINE ?= examples/quickstart/pipeline.py:pipeline
+DATA ?=
 DEMO_DATA ?= data/demo
 TARGET ?= local
 PARAMS ?=
@@ -36,8 +36,8 @@ format: $(VENV_STAMP) ## Apply ruff's fixes and formatting
 	$(VENV_PY) -m ruff check --fix .
 	$(VENV_PY) -m ruff format .
 
-pipeline-run: $(VENV_STAMP) ## Run PIPELINE on TARGET (default: the quickstart, locally); PARAMS="Name=Value ..."
-	$(VENV_PY) -m pipelines run $(PIPELINE) --target $(TARGET) $(foreach p,$(PARAMS),--param $(p))
+pipeline-run: $(VENV_STAMP) $(if $(DATA),,$(DEMO_DATA)/.complete) ## Run the deepfake pipeline on DATA (default: the demo dataset); PARAMS="Name=Value ..."
+	$(VENV_PY) -m pipelines run deepfake --target $(TARGET) --param InputData=$(or $(DATA),$(DEMO_DATA)) $(foreach p,$(PARAMS),--param $(p))
 
 demo-data: $(DEMO_DATA)/.complete ## Write the synthetic demo dataset (DFDC layout) to DEMO_DATA
 
