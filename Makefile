@@ -51,6 +51,8 @@ approve: $(VENV_STAMP) ## Approve registered model VERSION in the local registry
 
 bench: $(VENV_STAMP) ## Run the benchmarks under bench/
 	$(VENV_PY) -m bench.runner
+	$(VENV_PY) -m bench.extract
+	$(VENV_PY) -m bench.train
 
 clean: ## Remove the venv and local runs
 	rm -rf $(VENV) runs

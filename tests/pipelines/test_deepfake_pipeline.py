@@ -29,9 +29,12 @@ def dfdc(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def test_the_data_stages_run_as_one_dag(dfdc: Path, tmp_path: Path) -> None:
+QUICK = {"FramesPerVideo": "3", "FaceSize": "48", "Epochs": "2", "BatchSize": "4", "EarlyStoppingPatience": "2"}
+
+
+def test_the_whole_pipeline_runs_gates_and_registers(dfdc: Path, tmp_path: Path) -> None:
     runner = LocalRunner(tmp_path / "runs", out=io.StringIO())
-    arguments = {"InputData": str(dfdc), "FramesPerVideo": "3", "FaceSize": "48"}
+    arguments = {"InputData": str(dfdc), **QUICK, "MinAuc": "0", "MinAccuracy": "0"}
     record = runner.run(build_pipeline(), arguments)
     assert record.state is StepState.SUCCEEDED, record.failure
     manifest = json.loads((record.steps["ingest-videos"].outputs["manifest"].path / "summary.json").read_text())
@@ -47,6 +50,32 @@ def test_the_data_stages_run_as_one_dag(dfdc: Path, tmp_path: Path) -> None:
         for split in ("train", "validation", "test")
     }
     assert all(groups.values()) and sum(map(len, groups.values())) == 4
-    assert json.loads((splits_dir / "counts.json").read_text())["source_splits_honoured"] is False
+    evaluation = json.loads((record.steps["evaluate-model"].outputs["evaluation"].path / "evaluation.json").read_text())
+    auc = evaluation["binary_classification_metrics"]["auc"]["value"]
+    assert (
+        record.steps["quality-gate"].reason is not None
+        and f"auc.value={auc:.4g}" in record.steps["quality-gate"].reason
+    )
+    package = runner.registry.get("deepfake-detector", 1)
+    assert package.status.value == "PendingManualApproval" and package.image == "deepfake/serve"
+    assert package.metrics == evaluation
+    assert "## evaluate-model: evaluation" in (record.folder / "report.md").read_text()
+
     again = runner.run(build_pipeline(), arguments)
-    assert {step.state for step in again.steps.values()} == {StepState.CACHED}
+    assert {step.state for step in again.steps.values() if step.type != "condition"} == {StepState.CACHED}
+    more_epochs = runner.run(build_pipeline(), {**arguments, "Epochs": "3"})
+    states = {name: step.state for name, step in more_epochs.steps.items()}
+    assert [states[name] for name in ("ingest-videos", "extract-faces", "split-dataset")] == [StepState.CACHED] * 3
+    assert states["train-classifier"] is StepState.SUCCEEDED and states["evaluate-model"] is StepState.SUCCEEDED
+
+
+def test_a_gate_failure_ends_the_run_and_registers_nothing(dfdc: Path, tmp_path: Path) -> None:
+    runner = LocalRunner(tmp_path / "runs", out=io.StringIO())
+    record = runner.run(build_pipeline(), {"InputData": str(dfdc), **QUICK, "MinAccuracy": "1.01"})
+    assert record.state is StepState.FAILED
+    assert record.failure is not None and record.failure.startswith(
+        "step 'quality-gate-failed' failed: video-level AUC"
+    )
+    assert "must reach MinAuc 0.85 and MinAccuracy 1.01" in record.failure
+    assert record.steps["register-model"].state is StepState.SKIPPED
+    assert runner.registry.list("deepfake-detector") == []

@@ -1,0 +1,96 @@
+"""Training throughput with the real data path ÷ with tensors already in memory (goal ≥ 0.90).
+
+    .venv/bin/python -m bench.train [--architecture resnet18] [--size 64] [--faces 512] [--workers N]
+
+The same model, batch size and steps; the only difference is where the batches come from: the component's
+FaceImages dataset (JPEG decode + augmentations) through its DataLoader, or a pre-built tensor. A ratio near 1 means
+loading hides behind compute.
+"""
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.nn import functional
+
+from components.classifier.model import ModelConfig, build_network
+from components.manifests import FaceRecord
+from components.train_classifier.training import (
+    FaceImages,
+    Rank,
+    TrainBatches,
+    _loader,
+    default_workers,
+    train_transform,
+)
+
+
+def images_per_second(network: torch.nn.Module, batches, steps: int) -> float:
+    optimizer = torch.optim.AdamW(network.parameters(), lr=1e-3)
+    network.train()
+    started, seen = None, 0
+    for step, (pixels, targets, *_) in enumerate(batches):
+        if step == 2:
+            started, seen = time.perf_counter(), 0
+        loss = functional.binary_cross_entropy_with_logits(network(pixels).squeeze(1), targets)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        seen += targets.numel()
+        if step + 1 >= steps:
+            break
+    assert started is not None, "too few steps to measure"
+    return seen / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--architecture", default="resnet18")
+    parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--faces", type=int, default=512)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=default_workers(Rank()))
+    args = parser.parse_args()
+    config = ModelConfig(architecture=args.architecture, image_size=args.size, version="bench")
+    steps = args.faces // args.batch
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        records = []
+        for index in range(args.faces):
+            Image.fromarray(rng.integers(0, 255, (args.size, args.size, 3), dtype=np.uint8)).save(root / f"{index}.jpg")
+            records.append(
+                FaceRecord(
+                    video_id=f"v{index}",
+                    frame_index=0,
+                    image=f"{index}.jpg",
+                    box=(0, 0, 1, 1),
+                    score=1.0,
+                    label=index % 2,
+                    group=f"v{index}",
+                )
+            )
+        dataset = FaceImages(root, records, train_transform(config), args.size, seed=0)
+        loader = _loader(
+            dataset, TrainBatches(len(records), args.batch, 0, Rank()), args.workers, 0, torch.device("cpu")
+        )
+        memory = [
+            (torch.randn(args.batch, 3, args.size, args.size), torch.randint(0, 2, (args.batch,)).float())
+            for _ in range(steps)
+        ]
+        torch.manual_seed(0)
+        in_memory = images_per_second(build_network(args.architecture), memory, steps)
+        torch.manual_seed(0)
+        real = images_per_second(build_network(args.architecture), loader, steps)
+    print(f"{args.architecture} at {args.size} px, batch {args.batch}, {steps} steps, {args.workers} loader workers")
+    print(f"  in-memory tensors   {in_memory:8.1f} images/s")
+    print(f"  real DataLoader     {real:8.1f} images/s")
+    print(f"  real / in-memory    {real / in_memory:8.3f}   (goal >= 0.90)")
+
+
+if __name__ == "__main__":
+    main()
