@@ -143,7 +143,7 @@ def train_transform(config: ModelConfig) -> v2.Compose:
             v2.Resize((config.image_size, config.image_size), antialias=True),
             v2.RandomHorizontalFlip(),
             v2.RandomAffine(degrees=8, translate=(0.05, 0.05), scale=(0.95, 1.05)),
-            v2.ColorJitter(brightness=0.2, contrast=0.2, saturation=0.2, hue=0.02),
+            v2.ColorJitter(brightness=0.2, contrast=0.2, saturation=0.2),
             RandomJpeg(),
             v2.ToDtype(torch.float32, scale=True),
             v2.Normalize(config.mean, config.std),
