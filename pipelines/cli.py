@@ -80,8 +80,8 @@ def summary(record: RunRecord) -> str:
         lines.append(f"  {step.name:<24} {step.state.value:<9} {took:>8}  {note}".rstrip())
         lines.extend(f"      {name}: {artifact.path}" for name, artifact in step.outputs.items())
     reused = sum(step.state is StepState.CACHED for step in record.steps.values())
-    components = sum(step.type != "condition" and step.type != "fail" for step in record.steps.values())
-    lines.append(f"  {reused} of {components} component steps reused from cache")
+    reusable = sum(step.type not in ("condition", "fail") for step in record.steps.values())
+    lines.append(f"  {reused} of {reusable} steps reused from cache")
     for step in record.steps.values():
         if step.package:
             group, version = step.package["group"], step.package["version"]

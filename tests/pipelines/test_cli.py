@@ -27,9 +27,9 @@ def test_run_succeeds_then_reuses_every_step(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr
     assert "quickstart" in first.stdout and ": succeeded in" in first.stdout
     second = run_cli("run", QUICKSTART, "--runs-dir", str(tmp_path), "--quiet")
-    assert "3 of 3 component steps reused from cache" in second.stdout
+    assert "3 of 3 steps reused from cache" in second.stdout
     third = run_cli("run", QUICKSTART, "--runs-dir", str(tmp_path), "--quiet", "--param", "Scale=1.1")
-    assert "1 of 3 component steps reused from cache" in third.stdout
+    assert "1 of 3 steps reused from cache" in third.stdout
 
 
 def test_a_failed_run_exits_non_zero_naming_the_step_and_reason(tmp_path: Path) -> None:
