@@ -8,7 +8,6 @@ metrics at frame level sit beside it, to tell a weak face classifier from a weak
 import json
 import logging
 import os
-import pickle
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -53,7 +52,6 @@ log = logging.getLogger(__name__)
 EVALUATION_FILE = "evaluation.json"
 PREDICTIONS_FILE = "predictions.jsonl"
 PROGRESS_STEPS = 10
-MODEL_LOAD_ERRORS = (OSError, ValueError, RuntimeError, EOFError, pickle.UnpicklingError)
 
 
 class EvaluationError(ValueError):
@@ -169,7 +167,8 @@ def locate_images(root: Path, rows: Sequence[FaceRecord]) -> list[Path]:
 def open_model(folder: Path) -> tuple[nn.Module, ModelConfig]:
     try:
         return load_model(folder)
-    except MODEL_LOAD_ERRORS as exc:
+    except Exception as exc:  # a corrupt or foreign file fails deep in torch.load (weights_only) or pydantic
+
         raise EvaluationError(
             f"input 'model' at {folder} does not load ({type(exc).__name__}: {exc}); pass the model folder or"
             f" model.tar.gz that train-classifier wrote, made with this repository's torch and torchvision"
