@@ -168,7 +168,6 @@ def open_model(folder: Path) -> tuple[nn.Module, ModelConfig]:
     try:
         return load_model(folder)
     except Exception as exc:  # a corrupt or foreign file fails deep in torch.load (weights_only) or pydantic
-
         raise EvaluationError(
             f"input 'model' at {folder} does not load ({type(exc).__name__}: {exc}); pass the model folder or"
             f" model.tar.gz that train-classifier wrote, made with this repository's torch and torchvision"
