@@ -1,13 +1,28 @@
 """Scoring as evaluation and serving both do it: the same preprocessing and the same frame → video aggregation."""
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 from torch import nn
 from torchvision.transforms import v2
 
 from components.classifier.model import Aggregation, ModelConfig
+
+
+def load_face(path: Path, draft_size: int | None = None) -> Image.Image:
+    """A face crop as RGB. With `draft_size` (training only), decode the JPEG at the smallest DCT scale (1/2, 1/4,
+    1/8) that still covers it, cheaper than a full decode; without, decode in full, as evaluation and serving score.
+    """
+    try:
+        with Image.open(path) as image:
+            if draft_size is not None:
+                image.draft("RGB", (draft_size, draft_size))
+            return image.convert("RGB")
+    except OSError as exc:
+        raise ValueError(f"face image {path} cannot be read ({exc}); re-run extract-faces for its video") from exc
 
 
 def eval_transform(config: ModelConfig) -> v2.Compose:

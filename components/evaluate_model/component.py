@@ -18,14 +18,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from torch import nn
 from torchvision.transforms import v2
 
 from components import Component, ComponentKind, InputSpec, OutputSpec, RunContext
 from components.classifier.model import MODEL_ARTIFACT, Aggregation, ModelConfig, load_model
-from components.classifier.scoring import aggregate, eval_transform, predict_probabilities
+from components.classifier.scoring import aggregate, eval_transform, load_face, predict_probabilities
 from components.evaluate_model.metrics import MIN_BOOTSTRAP_SAMPLES, binary_classification_metrics, class_counts
 from components.evaluate_model.report import (
     CONFUSION_IMAGE,
@@ -259,11 +258,7 @@ def _video_labels(rows: Sequence[FaceRecord]) -> dict[str, Label]:
 
 
 def _load_face(path: Path, transform: v2.Compose) -> torch.Tensor:
-    try:
-        with Image.open(path) as image:
-            return transform(image.convert("RGB"))
-    except OSError as exc:
-        raise EvaluationError(f"face image {path} cannot be read ({exc}); re-run extract-faces") from exc
+    return transform(load_face(path))
 
 
 COMPONENT = Component(

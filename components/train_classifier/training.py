@@ -36,7 +36,7 @@ from torchvision.transforms import v2
 from tqdm import tqdm
 
 from components.classifier.model import Aggregation, ModelConfig, build_network, load_pretrained
-from components.classifier.scoring import aggregate, eval_transform
+from components.classifier.scoring import aggregate, eval_transform, load_face
 from components.contract import BASE_DIR_ENV, DEFAULT_BASE_DIR, ComponentKind, ContainerLayout
 from components.manifests import LABEL_NAMES, FaceRecord, safe_relative_path, write_json
 from components.runtime import TRAIN_COMMAND
@@ -120,19 +120,6 @@ def subsample(records: Sequence[FaceRecord], limit: int | None, seed: int) -> li
         return list(records)
     keep = sorted(random.Random(seed).sample(range(len(records)), limit))
     return [records[index] for index in keep]
-
-
-def load_face(path: Path, draft_size: int | None) -> Image.Image:
-    """With `draft_size`, decode a JPEG at the smallest DCT scale (1/2, 1/4, 1/8) that still covers it, cheaper than
-    a full decode; without, decode in full, exactly as evaluate-model and serving do.
-    """
-    try:
-        with Image.open(path) as image:
-            if draft_size is not None:
-                image.draft("RGB", (draft_size, draft_size))
-            return image.convert("RGB")
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot decode the face image ({exc}); re-run extract-faces for its video") from exc
 
 
 def train_transform(config: ModelConfig) -> v2.Compose:
