@@ -52,6 +52,10 @@ class ModelRegistry(Protocol):
 
     def set_status(self, group: str, version: int, status: ApprovalStatus) -> ModelPackage: ...
 
+    def newest_approved(self, group: str) -> ModelPackage:
+        """The approved package with the highest version; RegistryError when none is approved."""
+        ...
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS packages (
@@ -139,6 +143,16 @@ class LocalRegistry:
                 "UPDATE packages SET status = ? WHERE model_group = ? AND version = ?", (status.value, group, version)
             )
         return self.get(group, version)
+
+    def newest_approved(self, group: str) -> ModelPackage:
+        with self._connect() as connection:
+            row = connection.execute(
+                "SELECT * FROM packages WHERE model_group = ? AND status = ? ORDER BY version DESC LIMIT 1",
+                (group, ApprovalStatus.APPROVED.value),
+            ).fetchone()
+        if row is None:
+            raise RegistryError(f"no approved version in model group '{group}': approve one first (make approve)")
+        return _package(row)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
