@@ -28,14 +28,25 @@ def face_frame(width: int, height: int, face_height: int, x: int, y: int, backgr
 
 
 def face_clip(
-    path: Path, frames: int = 30, width: int = 320, height: int = 240, face_height: int = 60, fps: int = 25
+    path: Path,
+    frames: int = 30,
+    width: int = 320,
+    height: int = 240,
+    face_height: int = 60,
+    fps: int = 25,
+    swap_channels: bool = False,
 ) -> Path:
-    """A clip whose face drifts a little each frame, so frames differ like real video."""
+    """A clip whose face drifts a little each frame, so frames differ like real video.
+
+    `swap_channels` gives the face BGR colours (the grey background is unchanged): a "manipulation" that a small
+    model learns in seconds, so tests can train a detector whose verdicts they can predict.
+    """
     side = round(face_height / ASTRONAUT_FACE_FRACTION)
     span_x, span_y = max(1, width - side), max(1, height - side)
+    order = [2, 1, 0] if swap_channels else [0, 1, 2]
     write_h264(
         path,
-        (face_frame(width, height, face_height, (3 * i) % span_x, (2 * i) % span_y) for i in range(frames)),
+        (face_frame(width, height, face_height, (3 * i) % span_x, (2 * i) % span_y)[..., order] for i in range(frames)),
         fps=fps,
     )
     return path

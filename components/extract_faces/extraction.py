@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from components.faces.crop import encode_jpeg, square_crop
-from components.faces.detection import FaceDetector
+from components.faces.detection import FaceDetector, best_faces
 from components.faces.sampling import VideoReadError, evenly_spaced, open_video, probe, read_frames
 from components.manifests import FaceRecord, VideoRecord, safe_relative_path
 
@@ -55,12 +55,9 @@ def extract_video(
     except VideoReadError as exc:
         return result.model_copy(update={"rejected": str(exc)})
     faces = []
-    best = None
-    for index, frame in zip(indices, frames, strict=True):
-        found = detector.detect(frame, near=best)
-        if not found:
+    for index, frame, best in zip(indices, frames, best_faces(detector, frames), strict=True):
+        if best is None:
             continue
-        best = found[0]
         image = f"faces/{record.id}/{index:06d}.jpg"
         crop = square_crop(frame, best, settings.margin, settings.face_size)
         _write_atomically(safe_relative_path(output, image), encode_jpeg(crop, settings.jpeg_quality))

@@ -10,6 +10,7 @@ the full search when it does not. A video's crops therefore follow one person.
 """
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,6 +79,18 @@ class FaceDetector:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def best_faces(detector: FaceDetector, frames: Iterable[np.ndarray]) -> list[FaceBox | None]:
+    """The best face of each frame in order, each search narrowed to the last face found (frames of one video)."""
+    found: list[FaceBox | None] = []
+    last = None
+    for frame in frames:
+        faces = detector.detect(frame, near=last)
+        if faces:
+            last = faces[0]
+        found.append(faces[0] if faces else None)
+    return found
 
 
 def tile_origins(height: int, width: int, tile: int) -> list[tuple[int, int]]:

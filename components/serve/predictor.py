@@ -1,0 +1,205 @@
+"""From request bytes to a verdict, in process: the same sampling, detection, crops and scoring as the pipeline.
+
+A face is cropped exactly as extract-faces crops it and goes through the same JPEG encoding and decoding before
+scoring, so a video scored here gets the frame probabilities evaluate-model would give it.
+"""
+
+import io
+import tempfile
+import threading
+import warnings
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+from pydantic import BaseModel
+
+from components.artifacts import ArtifactError, unpack_archive
+from components.classifier.model import CONFIG_FILE, WEIGHTS_FILE, Aggregation, load_model
+from components.classifier.scoring import aggregate, eval_transform, load_face, predict_probabilities
+from components.contract import MODEL_ARCHIVE
+from components.faces.crop import encode_jpeg, square_crop
+from components.faces.detection import FaceBox, FaceDetector, best_faces
+from components.faces.sampling import VideoReadError, evenly_spaced, open_video, probe, read_frames
+from components.serve.settings import ServeSettings
+
+InputKind = Literal["video", "image", "face"]
+
+
+class InputError(ValueError):
+    """A request this model cannot score; `status` is the HTTP status that says why (4xx)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ModelDirError(ValueError):
+    """The model folder is missing or incomplete; the server does not start."""
+
+
+class FrameScore(BaseModel):
+    frame_index: int
+    probability_fake: float
+    box: tuple[int, int, int, int] | None = None
+
+
+class Verdict(BaseModel):
+    label: Literal["REAL", "FAKE"]
+    probability_fake: float
+    threshold: float
+    aggregation: Aggregation
+    input: InputKind
+    frames_sampled: int
+    faces_found: int
+    frame_scores: list[FrameScore]
+    model_version: str
+    model_package: str
+
+
+class Predictor:
+    """One per worker process. Requests are scored one at a time: MediaPipe graphs are not thread-safe, and
+    parallelism comes from worker processes, each with its share of the cores."""
+
+    def __init__(self, settings: ServeSettings) -> None:
+        self.settings = settings
+        self._unpacked: tempfile.TemporaryDirectory[str] | None = None
+        folder = self._model_folder(settings.model_dir)
+        try:
+            self.network, self.config = load_model(folder)
+        except Exception as exc:  # whatever torch or pydantic raised for a corrupt file, the reason is the same
+            raise ModelDirError(f"cannot load the model in {folder}: {type(exc).__name__}: {exc}") from exc
+        self.transform = eval_transform(self.config)
+        self.detector = FaceDetector(min_score=settings.min_score)
+        self._lock = threading.Lock()
+
+    def predict_video(self, path: Path) -> Verdict:
+        with self._lock:
+            frames, indices = self._read_video(path)
+            boxes = best_faces(self.detector, frames)
+            found = [(index, frame, box) for index, frame, box in zip(indices, frames, boxes, strict=True) if box]
+            if not found:
+                raise InputError(
+                    422,
+                    f"no face found in any of the {len(indices)} sampled frames: this model scores faces; send a"
+                    " video where a face is visible (at least ~56 px tall)",
+                )
+            crops = [square_crop(frame, box, self.settings.margin, self.config.image_size) for _, frame, box in found]
+            scores = self._score(crops)
+            frame_scores = [
+                FrameScore(frame_index=index, probability_fake=float(score), box=(box.x, box.y, box.width, box.height))
+                for (index, _, box), score in zip(found, scores, strict=True)
+            ]
+            return self._verdict("video", frame_scores, frames_sampled=len(indices))
+
+    def predict_image(self, data: bytes, kind: Literal["image", "face"]) -> Verdict:
+        """`image` is a frame (the face is detected and cropped); `face` is already a crop (scored as it is)."""
+        with self._lock:
+            rgb = self._decode_image(data)
+            box: FaceBox | None = None
+            crop = rgb
+            if kind == "image":
+                (box,) = best_faces(self.detector, [rgb])
+                if box is None:
+                    raise InputError(
+                        422,
+                        "no face found in the image: send a frame with a visible face, or a face crop with the"
+                        " header X-Amzn-SageMaker-Custom-Attributes: input=face",
+                    )
+                crop = square_crop(rgb, box, self.settings.margin, self.config.image_size)
+            (score,) = self._score([crop])
+            shown = (box.x, box.y, box.width, box.height) if box else None
+            return self._verdict(kind, [FrameScore(frame_index=0, probability_fake=float(score), box=shown)], 1)
+
+    def close(self) -> None:
+        self.detector.close()
+        if self._unpacked is not None:
+            self._unpacked.cleanup()
+
+    def _model_folder(self, model_dir: Path) -> Path:
+        """A model folder, or a model.tar.gz (as the registry stores it) unpacked safely into a scratch folder."""
+        if (model_dir / MODEL_ARCHIVE).is_file() and not (model_dir / CONFIG_FILE).is_file():
+            model_dir = model_dir / MODEL_ARCHIVE
+        if model_dir.is_file() and model_dir.name.endswith((".tar.gz", ".tgz")):
+            self._unpacked = tempfile.TemporaryDirectory(prefix="serve-model-")
+            folder = Path(self._unpacked.name)
+            try:
+                unpack_archive(model_dir, folder)
+            except (ArtifactError, OSError) as exc:
+                raise ModelDirError(f"cannot unpack the model archive {model_dir}: {exc}") from exc
+        else:
+            folder = model_dir
+        check_model_folder(folder)
+        return folder
+
+    def _read_video(self, path: Path) -> tuple[np.ndarray, list[int]]:
+        try:
+            reader = open_video(path)
+            info = probe(reader)
+        except VideoReadError as exc:
+            raise InputError(400, f"the body is not a readable video ({exc})") from exc
+        if info.width * info.height > self.settings.max_frame_pixels:
+            raise InputError(
+                422,
+                f"video frames are {info.width}x{info.height}, over the limit of {self.settings.max_frame_pixels}"
+                " pixels: downscale the video",
+            )
+        if info.frames > self.settings.max_frames:
+            raise InputError(
+                422,
+                f"video has {info.frames} frames, over the limit of {self.settings.max_frames}: send a shorter clip",
+            )
+        indices = evenly_spaced(info.frames, self.settings.frames_per_video)
+        try:
+            return read_frames(reader, indices), indices
+        except VideoReadError as exc:
+            raise InputError(400, f"the video does not decode ({exc})") from exc
+
+    def _decode_image(self, data: bytes) -> np.ndarray:
+        """Header first: an image whose declared size is over the pixel limit is refused before it is decoded."""
+        try:
+            with Image.open(io.BytesIO(data), formats=["JPEG", "PNG"]) as image:
+                width, height = image.size
+                if width * height > self.settings.max_image_pixels:
+                    raise InputError(
+                        413,
+                        f"image is {width}x{height}, over the limit of {self.settings.max_image_pixels} pixels:"
+                        " send a smaller image",
+                    )
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error", Image.DecompressionBombWarning)
+                    return np.asarray(image.convert("RGB"))
+        except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombWarning) as exc:
+            raise InputError(400, f"the body is not a readable JPEG or PNG image ({exc})") from exc
+
+    def _score(self, crops: list[np.ndarray]) -> np.ndarray:
+        faces = [load_face(io.BytesIO(encode_jpeg(crop, self.settings.jpeg_quality))) for crop in crops]
+        batch = torch.stack([self.transform(face) for face in faces])
+        return predict_probabilities(self.network, batch)
+
+    def _verdict(self, kind: InputKind, frame_scores: list[FrameScore], frames_sampled: int) -> Verdict:
+        probability = aggregate([frame.probability_fake for frame in frame_scores], self.config.aggregation)
+        return Verdict(
+            label=self.config.labels[int(probability >= self.config.threshold)],
+            probability_fake=round(probability, 6),
+            threshold=self.config.threshold,
+            aggregation=self.config.aggregation,
+            input=kind,
+            frames_sampled=frames_sampled,
+            faces_found=len(frame_scores),
+            frame_scores=frame_scores,
+            model_version=self.config.version,
+            model_package=self.settings.model_package,
+        )
+
+
+def check_model_folder(folder: Path) -> None:
+    """Before any worker starts: a clear message instead of a worker crash loop."""
+    missing = [name for name in (WEIGHTS_FILE, CONFIG_FILE) if not (folder / name).is_file()]
+    if missing:
+        raise ModelDirError(
+            f"model folder {folder} has no {' or '.join(missing)}: point --model-dir (or DEEPFAKE_SERVE_MODEL_DIR)"
+            f" at a trained model folder or its {MODEL_ARCHIVE}"
+        )

@@ -1,0 +1,59 @@
+"""Serving scores a video exactly as the pipeline would: extract-faces crops + evaluate-model scoring."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from components.classifier.model import load_model
+from components.classifier.scoring import eval_transform, load_face, predict_probabilities
+from components.extract_faces.component import Params as ExtractionParams
+from components.extract_faces.extraction import ExtractionSettings, extract_video
+from components.faces.detection import FaceDetector
+from components.manifests import VideoRecord
+from components.serve.predictor import ModelDirError, Predictor
+from components.serve.settings import ServeSettings
+
+
+def test_frame_scores_equal_extraction_then_evaluation(
+    trained_model: Path, clips: dict[str, Path], tmp_path: Path
+) -> None:
+    network, config = load_model(trained_model)
+    serving = ServeSettings(model_dir=trained_model, frames_per_video=10)
+    predictor = Predictor(serving)
+    verdict = predictor.predict_video(clips["fake"])
+    predictor.close()
+
+    defaults = ExtractionParams()
+    settings = ExtractionSettings(
+        **defaults.model_dump(include=set(ExtractionSettings.model_fields))
+        | {"frames_per_video": 10, "face_size": config.image_size}
+    )
+    record = VideoRecord(
+        id="fake",
+        path="fake.mp4",
+        label=1,
+        group="fake",
+        dataset="test",
+        frames=40,
+        fps=25,
+        width=320,
+        height=240,
+        duration_s=1.6,
+    )
+    with FaceDetector() as detector:
+        result = extract_video(record, clips["fake"], tmp_path, settings, detector)
+    transform = eval_transform(config)
+    batch = torch.stack([transform(load_face(tmp_path / face.image)) for face in result.faces])
+    expected = predict_probabilities(network, batch)
+
+    assert [frame.frame_index for frame in verdict.frame_scores] == [face.frame_index for face in result.faces]
+    assert [frame.box for frame in verdict.frame_scores] == [face.box for face in result.faces]
+    assert [frame.probability_fake for frame in verdict.frame_scores] == pytest.approx(expected.tolist(), abs=1e-5)
+
+
+def test_a_corrupt_weights_file_is_a_model_error_naming_the_folder(trained_model: Path, tmp_path: Path) -> None:
+    (tmp_path / "model.json").write_text((trained_model / "model.json").read_text())
+    (tmp_path / "model.pt").write_bytes(b"not a state dict")
+    with pytest.raises(ModelDirError, match=f"cannot load the model in {tmp_path}"):
+        Predictor(ServeSettings(model_dir=tmp_path))

@@ -1,0 +1,158 @@
+"""The serving container's HTTP contract, against a real server process and a model trained in the tests."""
+
+import io
+import json
+import threading
+import time
+from pathlib import Path
+
+import boto3
+import numpy as np
+import pytest
+from PIL import Image
+
+from components.classifier.model import load_model
+from tests.components.serve.conftest import Server, free_port, start_server
+from tests.media import blank_clip, face_clip, face_frame
+
+
+def encode(rgb: np.ndarray, format: str) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format=format)
+    return buffer.getvalue()
+
+
+def test_ping_answers_once_the_model_is_loaded(server: Server, trained_model: Path) -> None:
+    _, config = load_model(trained_model)
+    assert server.request("/ping") == (200, {"status": "ready", "model_version": config.version})
+
+
+@pytest.mark.parametrize(("clip", "label"), [("real", "REAL"), ("fake", "FAKE")])
+def test_a_video_gets_the_verdict_of_its_faces(
+    server: Server, clips: dict[str, Path], trained_model: Path, clip: str, label: str
+) -> None:
+    status, verdict = server.invoke(clips[clip].read_bytes(), "video/mp4")
+    assert status == 200, verdict
+    _, config = load_model(trained_model)
+    assert verdict["label"] == label
+    assert (verdict["probability_fake"] >= config.threshold) == (label == "FAKE")
+    assert verdict["aggregation"] == config.aggregation
+    assert verdict["input"] == "video"
+    assert verdict["frames_sampled"] == 16
+    assert verdict["faces_found"] == len(verdict["frame_scores"]) == 16
+    indices = [frame["frame_index"] for frame in verdict["frame_scores"]]
+    assert indices == sorted(indices) and indices[-1] < 40
+    assert np.mean([frame["probability_fake"] for frame in verdict["frame_scores"]]) == pytest.approx(
+        verdict["probability_fake"], abs=1e-6
+    )
+    assert verdict["model_version"] == config.version
+    assert verdict["model_package"] == "deepfake-detector/7"
+
+
+def test_a_frame_is_cropped_to_its_face_and_a_face_crop_is_scored_as_sent(server: Server) -> None:
+    frame = face_frame(320, 240, 60, 40, 20)
+    status, verdict = server.invoke(encode(frame, "JPEG"), "image/jpeg")
+    assert status == 200, verdict
+    assert (verdict["input"], verdict["label"], verdict["faces_found"]) == ("image", "REAL", 1)
+    assert verdict["frame_scores"][0]["box"] is not None
+    x, y, width, height = verdict["frame_scores"][0]["box"]
+    face = np.ascontiguousarray(
+        frame[y - height // 3 : y + height + height // 3, x - width // 3 : x + width + width // 3]
+    )
+    swapped = np.ascontiguousarray(face[..., ::-1])
+    for crop, label in ((face, "REAL"), (swapped, "FAKE")):
+        status, verdict = server.invoke(
+            encode(crop, "PNG"), "image/png", {"X-Amzn-SageMaker-Custom-Attributes": "input=face"}
+        )
+        assert status == 200, verdict
+        assert (verdict["input"], verdict["label"], verdict["frame_scores"][0]["box"]) == ("face", label, None)
+
+
+def test_a_video_or_frame_without_a_face_is_422_not_a_guess(server: Server, tmp_path: Path) -> None:
+    status, error = server.invoke(blank_clip(tmp_path / "blank.mp4").read_bytes(), "video/mp4")
+    assert status == 422
+    assert "no face found in any of the 16 sampled frames" in error["error"]
+    status, error = server.invoke(encode(np.full((240, 320, 3), 90, np.uint8), "PNG"), "image/png")
+    assert status == 422 and "no face found in the image" in error["error"]
+
+
+def _bomb() -> bytes:
+    """A 9000 x 9000 PNG: 81 megapixels that compress to ~80 KB."""
+    return encode(np.zeros((9000, 9000), np.uint8), "PNG")
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "problem"),
+    [
+        (b"", "video/mp4", 400, "empty body"),
+        (b"\x00garbage" * 100, "video/mp4", 400, "not a readable video"),
+        (b"\x00garbage" * 100, "image/jpeg", 400, "not a readable JPEG or PNG"),
+        (b"hello", "text/plain", 415, "Content-Type 'text/plain' is not supported"),
+        (b"hello", "application/octet-stream", 415, "send one of: video/mp4"),
+        (b"x" * (6 * 1024 * 1024 + 1), "video/mp4", 413, "over the limit of 6291456"),
+        (b"{not json", "application/json", 400, "JSON body must be"),
+        (b'{"s3_uri": "http://x/y.mp4"}', "application/json", 400, "s3_uri"),
+        (b'{"s3_uri": "s3://b/k", "extra": 1}', "application/json", 400, "extra"),
+        (_bomb(), "image/png", 413, "over the limit of 40000000 pixels"),
+    ],
+)
+def test_bad_input_is_a_4xx_naming_the_problem_and_the_worker_stays_up(
+    server: Server, clips: dict[str, Path], body: bytes, content_type: str, status: int, problem: str
+) -> None:
+    answer = server.invoke(body, content_type)
+    assert answer[0] == status, answer
+    assert problem in answer[1]["error"] and answer[1]["status"] == status
+    assert server.invoke(clips["real"].read_bytes(), "video/mp4")[0] == 200
+
+
+def test_videos_over_the_resolution_or_length_limit_are_refused(server: Server, tmp_path: Path) -> None:
+    """The server under test allows 100 000-pixel frames and 60 frames."""
+    status, error = server.invoke(
+        face_clip(tmp_path / "big.mp4", frames=5, width=480, height=360).read_bytes(), "video/mp4"
+    )
+    assert status == 422 and "480x360, over the limit of 100000 pixels" in error["error"]
+    status, error = server.invoke(face_clip(tmp_path / "long.mp4", frames=61).read_bytes(), "video/mp4")
+    assert status == 422 and "61 frames, over the limit of 60" in error["error"]
+
+
+def test_an_accept_header_other_than_json_is_406(server: Server, clips: dict[str, Path]) -> None:
+    status, error = server.invoke(clips["real"].read_bytes(), "video/mp4", {"Accept": "text/csv"})
+    assert status == 406 and "application/json" in error["error"]
+
+
+def test_a_video_in_s3_is_fetched_and_scored(server: Server, clips: dict[str, Path], aws: str) -> None:
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="videos")
+    s3.upload_file(str(clips["fake"]), "videos", "in/fake.mp4")
+    status, verdict = server.invoke(json.dumps({"s3_uri": "s3://videos/in/fake.mp4"}).encode(), "application/json")
+    assert status == 200, verdict
+    assert verdict["label"] == "FAKE"
+    status, error = server.invoke(json.dumps({"s3_uri": "s3://videos/missing.mp4"}).encode(), "application/json")
+    assert status == 422 and "cannot read s3://videos/missing.mp4" in error["error"]
+
+
+def test_a_bad_model_folder_stops_the_server_before_it_starts(tmp_path: Path) -> None:
+    (tmp_path / "model.json").write_text("{}")
+    with pytest.raises(AssertionError, match=r"exited with 2:[\s\S]*has no model.pt"):
+        start_server(["--model-dir", str(tmp_path), "--port", str(free_port())], {}, tmp_path / "log", 1)
+
+
+def test_sigterm_lets_the_request_in_flight_finish(trained_model: Path, clips: dict[str, Path], tmp_path: Path) -> None:
+    """Run from the model archive (as the local registry stores it) with two workers."""
+    from components.artifacts import pack_archive
+
+    pack_archive(trained_model, tmp_path / "model.tar.gz")
+    port = free_port()
+    log = tmp_path / "server.log"
+    server = start_server(
+        ["--model-dir", str(tmp_path / "model.tar.gz"), "--port", str(port), "--workers", "2"], {}, log, port
+    )
+    answers = []
+    request = threading.Thread(target=lambda: answers.append(server.invoke(clips["fake"].read_bytes(), "video/mp4")))
+    request.start()
+    time.sleep(0.05)
+    code = server.stop()
+    request.join()
+    assert answers and answers[0][0] == 200 and answers[0][1]["label"] == "FAKE"
+    assert code in (0, -15)  # uvicorn re-raises the signal it handled, after a clean shutdown
+    assert "Finished server process" in log.read_text()
