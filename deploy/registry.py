@@ -15,7 +15,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class ApprovalStatus(StrEnum):
@@ -37,6 +37,7 @@ class ModelPackage(BaseModel):
     metrics: dict[str, Any]
     source: str
     created_at: datetime
+    arn: str | None = Field(None, description="The model package ARN in SageMaker Model Registry; None locally")
 
 
 class ModelRegistry(Protocol):
