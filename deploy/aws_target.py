@@ -198,6 +198,14 @@ class CloudFormationTarget:
         if self._settle(stack) is not None:
             self._delete(stack)
 
+    def where(self, config: StageConfig) -> tuple[str, bool]:
+        """The stage's endpoint name and whether its stack is in a complete, serving state."""
+        stack = self.project.stack_name(config.stage)
+        status = self._status(stack)
+        if status is None:
+            return f"{stack} (no stack)", False
+        return self._outputs(stack).get("EndpointName", stack), status in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+
     def deployed_package_arn(self, stage: Stage) -> str | None:
         """The model package the stage's stack serves; None when the stage has no stack."""
         stack = self.project.stack_name(stage)

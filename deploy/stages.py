@@ -46,15 +46,23 @@ class StageConfig(BaseModel):
         return config
 
 
+class Outcome(StrEnum):
+    DEPLOYED = "deployed"  # smoke test passed: the stage serves the package
+    PROMOTED = "promoted"  # prod serves the package staging served
+    FAILED = "failed"  # deploy or smoke test failed: the stage was restored to what it served before
+    ROLLED_BACK = "rolled-back"  # by hand: the stage serves what it served before the package
+    REMOVED = "removed"  # the stage was stopped
+
+
 class Deployment(BaseModel):
-    """One rollout of a package to a stage, as recorded in the deployment history."""
+    """One event of a stage, as recorded in the deployment history (one JSON line each)."""
 
     stage: Stage
     group: str
-    version: int
-    endpoint: str = Field(description="Where the stage answers: an endpoint name on AWS, a URL locally")
-    deployed_at: datetime
-    result: str = Field(description="deployed | smoke-test-passed | smoke-test-failed | rolled-back | promoted")
+    version: int = Field(description="The package the event concerns")
+    outcome: Outcome
+    endpoint: str = Field("", description="Where the stage answers: an endpoint name on AWS, a URL locally")
+    at: datetime
     detail: str = ""
 
 
@@ -74,4 +82,8 @@ class StageTarget(Protocol):
 
     def restore(self, config: StageConfig, previous: ModelPackage | None) -> None:
         """Roll the stage back to `previous`, or remove it when there was none."""
+        ...
+
+    def where(self, config: StageConfig) -> tuple[str, bool]:
+        """The stage's endpoint, and whether it is up."""
         ...

@@ -40,3 +40,19 @@ def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     urllib.request.urlopen(urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")).close()
     yield moto_endpoint
+
+
+@pytest.fixture(scope="session")
+def trained_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model folder trained by train-classifier on real vs channel-swapped faces (tests/detector.py)."""
+    from tests.detector import train_detector
+
+    return train_detector(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """H.264 clips the trained model calls REAL ("real") and FAKE ("fake")."""
+    from tests.detector import detector_clips
+
+    return detector_clips(tmp_path_factory)

@@ -14,8 +14,9 @@ from components.classifier.model import Aggregation, ModelConfig
 
 
 def load_face(path: Path | BinaryIO, draft_size: int | None = None) -> Image.Image:
-    """A face crop (a file, or the bytes serving just encoded) as RGB. With `draft_size` (training only), decode the JPEG at the smallest DCT scale (1/2, 1/4,
-    1/8) that still covers it, cheaper than a full decode; without, decode in full, as evaluation and serving score.
+    """A face crop (a file, or the bytes serving just encoded) as RGB. With `draft_size` (training only), decode the
+    JPEG at the smallest DCT scale (1/2, 1/4, 1/8) that still covers it, cheaper than a full decode; without, decode
+    in full, as evaluation and serving score.
     """
     try:
         with Image.open(path) as image:

@@ -20,7 +20,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from components.serve.predictor import InputError, Predictor, Verdict
+from components.serve.predictor import InputError, Predictor
+from components.serve.schema import Verdict
 from components.serve.settings import ServeSettings
 
 log = logging.getLogger("components.serve")
@@ -100,7 +101,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
     """A body over the limit is drained (up to DRAIN_FACTOR times the limit) before the 413, so the client reads
     the error instead of a connection reset; a larger declared body is refused at once."""
     declared = request.headers.get("content-length", "")
-    too_large = f"over the limit of {limit} bytes: send a larger video in S3 as JSON {{\"s3_uri\": ...}}"
+    too_large = f'over the limit of {limit} bytes: send a larger video in S3 as JSON {{"s3_uri": ...}}'
     if declared.isdigit() and int(declared) > DRAIN_FACTOR * limit:
         raise InputError(413, f"body of {declared} bytes is {too_large}")
     body = bytearray()

@@ -14,18 +14,16 @@ from typing import Literal
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
-from pydantic import BaseModel
 
 from components.artifacts import ArtifactError, unpack_archive
-from components.classifier.model import CONFIG_FILE, WEIGHTS_FILE, Aggregation, load_model
+from components.classifier.model import CONFIG_FILE, WEIGHTS_FILE, load_model
 from components.classifier.scoring import aggregate, eval_transform, load_face, predict_probabilities
 from components.contract import MODEL_ARCHIVE
 from components.faces.crop import encode_jpeg, square_crop
 from components.faces.detection import FaceBox, FaceDetector, best_faces
 from components.faces.sampling import VideoReadError, evenly_spaced, open_video, probe, read_frames
+from components.serve.schema import FrameScore, InputKind, Verdict
 from components.serve.settings import ServeSettings
-
-InputKind = Literal["video", "image", "face"]
 
 
 class InputError(ValueError):
@@ -38,25 +36,6 @@ class InputError(ValueError):
 
 class ModelDirError(ValueError):
     """The model folder is missing or incomplete; the server does not start."""
-
-
-class FrameScore(BaseModel):
-    frame_index: int
-    probability_fake: float
-    box: tuple[int, int, int, int] | None = None
-
-
-class Verdict(BaseModel):
-    label: Literal["REAL", "FAKE"]
-    probability_fake: float
-    threshold: float
-    aggregation: Aggregation
-    input: InputKind
-    frames_sampled: int
-    faces_found: int
-    frame_scores: list[FrameScore]
-    model_version: str
-    model_package: str
 
 
 class Predictor:

@@ -1,0 +1,26 @@
+"""The verdict's JSON schema: light to import, so clients and the smoke test validate responses without torch."""
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+InputKind = Literal["video", "image", "face"]
+
+
+class FrameScore(BaseModel):
+    frame_index: int = Field(ge=0)
+    probability_fake: float = Field(ge=0, le=1)
+    box: tuple[int, int, int, int] | None = Field(None, description="x, y, width, height of the face in the frame")
+
+
+class Verdict(BaseModel):
+    label: Literal["REAL", "FAKE"]
+    probability_fake: float = Field(ge=0, le=1)
+    threshold: float = Field(gt=0, lt=1)
+    aggregation: str = Field(description="How frame probabilities became the video's: the model config's choice")
+    input: InputKind
+    frames_sampled: int = Field(ge=1)
+    faces_found: int = Field(ge=1)
+    frame_scores: list[FrameScore]
+    model_version: str
+    model_package: str
