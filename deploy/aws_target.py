@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
 from deploy.registry import ModelPackage, ModelRegistry
-from deploy.stages import CONFIG_DIR, InvocationResult, Stage, StageConfig
+from deploy.stages import CONFIG_DIR, DeployError, InvocationResult, Stage, StageConfig
 from pipelines.settings import Settings
 
 ENDPOINT_TEMPLATE = Path(__file__).parent / "templates" / "endpoint-config-template.yml"
@@ -24,7 +24,7 @@ DELETE_BEFORE_CREATE = {"ROLLBACK_COMPLETE"}
 STUCK = {"CREATE_FAILED", "ROLLBACK_FAILED", "DELETE_FAILED", "UPDATE_ROLLBACK_FAILED", "UPDATE_FAILED"}
 
 
-class StackError(RuntimeError):
+class StackError(DeployError):
     """A stage stack that did not reach the state asked for; the message has its status, reason and the fix."""
 
 

@@ -10,13 +10,13 @@ import sys
 from pathlib import Path
 
 from deploy.registry import ApprovalStatus, LocalRegistry, ModelRegistry, RegistryError
-from deploy.rollout import History, Rollout, RolloutError
+from deploy.rollout import History, Rollout
 from deploy.smoke import smoke_test
-from deploy.stages import Stage, StageConfigError, StageTarget
+from deploy.stages import DeployError, Stage, StageConfigError, StageTarget
 from pipelines.settings import Settings
 
 DEFAULT_GROUP = "deepfake-detector"
-USER_ERRORS = (RegistryError, RolloutError, StageConfigError, ValueError)
+USER_ERRORS = (RegistryError, DeployError, StageConfigError, ValueError)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_command(args, rollout)
     except USER_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1 if isinstance(exc, RolloutError) else 2
+        return 1 if isinstance(exc, DeployError) else 2
 
 
 def run_command(args: argparse.Namespace, rollout: Rollout) -> int:

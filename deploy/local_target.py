@@ -15,14 +15,14 @@ import urllib.request
 from pathlib import Path
 
 from deploy.registry import ModelPackage
-from deploy.stages import InvocationResult, Stage, StageConfig
+from deploy.stages import DeployError, InvocationResult, Stage, StageConfig
 
 START_TIMEOUT_S = 180
 STOP_TIMEOUT_S = 30
 MAX_RESPONSE_BYTES = 6 * 1024**2
 
 
-class LocalDeployError(RuntimeError):
+class LocalDeployError(DeployError):
     """A stage process that did not come up (or go down); the message has the reason and the log's tail."""
 
 

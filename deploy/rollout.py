@@ -11,10 +11,10 @@ from pathlib import Path
 
 from deploy.registry import ApprovalStatus, ModelPackage, ModelRegistry
 from deploy.smoke import SAMPLES_FILE, SmokeResult, smoke_test
-from deploy.stages import CONFIG_DIR, Deployment, Outcome, Stage, StageConfig, StageTarget
+from deploy.stages import CONFIG_DIR, DeployError, Deployment, Outcome, Stage, StageConfig, StageTarget
 
 
-class RolloutError(RuntimeError):
+class RolloutError(DeployError):
     """A rollout that did not complete; the stage was left as the message says."""
 
 

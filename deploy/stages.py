@@ -21,6 +21,10 @@ class Stage(StrEnum):
     PROD = "prod"
 
 
+class DeployError(RuntimeError):
+    """A stage that could not be deployed, reached or restored; the message says how it was left and what to do."""
+
+
 class StageConfigError(ValueError):
     """A stage config that is missing or invalid; the message names the file and the field."""
 
