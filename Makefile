@@ -8,9 +8,17 @@ DEMO_DATA ?= data/demo
 TARGET ?= local
 PARAMS ?=
 PYTEST_ARGS ?=
+# Images (README, "Container images"): REGISTRY is ECR (<account>.dkr.ecr.<region>.amazonaws.com) or host:port.
+REGISTRY ?=
+TAG ?=
+COMPONENTS ?=
+BASE_IMAGE ?=
+TEST_REGISTRY ?= 127.0.0.1:5000
+TEST_BASE_IMAGE ?= deepfake/test-base:bookworm
+TEST_IMAGES_MANIFEST ?= build/test-images.json
 
 .DEFAULT_GOAL := help
-.PHONY: help install test lint format pipeline-run demo-data approve bench clean
+.PHONY: help install test lint format pipeline-run demo-data approve bench clean build-components test-containers catalogue promote deploy-status rollback deploy-stop
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -36,7 +44,7 @@ format: $(VENV_STAMP) ## Apply ruff's fixes and formatting
 	$(VENV_PY) -m ruff check --fix .
 	$(VENV_PY) -m ruff format .
 
-pipeline-run: $(VENV_STAMP) $(if $(DATA),,$(DEMO_DATA)/.complete) ## Run the deepfake pipeline on DATA (default: the demo dataset); PARAMS="Name=Value ..."
+pipeline-run: $(VENV_STAMP) $(if $(or $(DATA),$(filter sagemaker,$(TARGET))),,$(DEMO_DATA)/.complete) ## Run the deepfake pipeline on DATA (default: the demo dataset; TARGET=sagemaker: an s3:// URI); PARAMS="Name=Value ..."
 	$(VENV_PY) -m pipelines run deepfake --target $(TARGET) --param InputData=$(or $(DATA),$(DEMO_DATA)) $(foreach p,$(PARAMS),--param $(p))
 
 demo-data: $(DEMO_DATA)/.complete ## Write the synthetic demo dataset (DFDC layout) to DEMO_DATA
@@ -45,9 +53,29 @@ $(DEMO_DATA)/.complete: | $(VENV_STAMP)
 	$(VENV_PY) -m components.faces.synthetic --out $(DEMO_DATA)
 	@touch $@
 
-approve: $(VENV_STAMP) ## Approve registered model VERSION in the local registry
-	@test -n "$(VERSION)" || { echo "usage: make approve VERSION=<n> (see: .venv/bin/python -m deploy models)"; exit 2; }
+approve: $(VENV_STAMP) ## Approve VERSION (default: the newest) and roll it out to a local staging endpoint + smoke test
 	$(VENV_PY) -m deploy approve $(VERSION)
+
+promote: $(VENV_STAMP) ## Deploy what staging serves to the local prod endpoint (after its smoke test passed)
+	$(VENV_PY) -m deploy promote
+
+deploy-status: $(VENV_STAMP) ## Show what each stage serves, where, and its recent history
+	$(VENV_PY) -m deploy status
+
+rollback: $(VENV_STAMP) ## Return STAGE (staging or prod) to the version it served before
+	@test -n "$(STAGE)" || { echo "usage: make rollback STAGE=staging|prod"; exit 2; }
+	$(VENV_PY) -m deploy rollback --stage $(STAGE)
+
+deploy-stop: $(VENV_STAMP) ## Stop the local staging and prod endpoints
+	$(VENV_PY) -m deploy stop
+
+build-components: $(VENV_STAMP) ## Build the images [COMPONENTS="a b"]; with REGISTRY=... also tag, push, write the images manifest
+	$(VENV_PY) -m pipelines images build $(COMPONENTS) $(if $(REGISTRY),--registry $(REGISTRY)) $(if $(TAG),--tag $(TAG)) $(if $(BASE_IMAGE),--base-image $(BASE_IMAGE))
+
+test-containers: $(VENV_STAMP) ## As root: dockerd, a registry on 127.0.0.1:5000, a local base; build, push and test two images
+	BASE_IMAGE=$(TEST_BASE_IMAGE) REGISTRY_ADDR=$(TEST_REGISTRY) tests/containers/setup.sh
+	DEEPFAKE_IMAGES_MANIFEST=$(TEST_IMAGES_MANIFEST) $(MAKE) build-components REGISTRY=$(TEST_REGISTRY) BASE_IMAGE=$(TEST_BASE_IMAGE) COMPONENTS="split-dataset serve"
+	DEEPFAKE_CONTAINER_TESTS=1 DEEPFAKE_IMAGES_MANIFEST=$(TEST_IMAGES_MANIFEST) $(VENV_PY) -m pytest tests/containers $(PYTEST_ARGS)
 
 bench: $(VENV_STAMP) ## Run the benchmarks under bench/
 	$(VENV_PY) -m bench.runner

@@ -19,7 +19,8 @@ Row = TypeVar("Row", bound=BaseModel)
 
 VIDEO_FOLDER = ArtifactType(
     name="VideoFolder",
-    description="a dataset's videos in a supported layout (DFDC, FaceForensics++, Celeb-DF v2, or a labels CSV)",
+    description="a dataset's videos in a supported layout (DFDC, FaceForensics++, Celeb-DF v2, a labels CSV), or"
+    " unlabeled videos to score",
 )
 VIDEO_MANIFEST = ArtifactType(
     name="VideoManifest",
@@ -48,7 +49,7 @@ class _Row(BaseModel):
 class VideoRecord(_Row):
     id: str = Field(min_length=1, description="Unique in the dataset: the relative path without its suffix.")
     path: str = Field(description="POSIX path relative to the dataset root.")
-    label: Label = Field(description="0 real, 1 fake.")
+    label: Label | None = Field(description="0 real, 1 fake; null for an unlabeled video (to score, not to train on).")
     group: str = Field(description="The original video this one derives from (a real video is its own group).")
     source_split: Split | None = Field(None, description="The dataset's own split, when it has one.")
     dataset: str
@@ -70,7 +71,7 @@ class FaceRecord(_Row):
     image: str = Field(description="JPEG path relative to the FaceDataset folder.")
     box: tuple[int, int, int, int] = Field(description="x, y, width, height of the detected face in the frame.")
     score: float = Field(ge=0, le=1)
-    label: Label
+    label: Label | None = Field(description="Its video's label; null when the video is unlabeled.")
     group: str
     source_split: Split | None = None
 

@@ -1,17 +1,30 @@
-"""`python -m pipelines`: run pipelines and list or export components."""
+"""`python -m pipelines`: run pipelines; list, export or catalogue components."""
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 
 from components.spec import ComponentLoadError
+from pipelines.catalogue import CATALOGUE_FILE, render_catalogue
 from pipelines.dag import PipelineDefinitionError
-from pipelines.loading import LoadError, discover_components, load_pipeline
+from pipelines.docker_launcher import DockerLauncher, ImageResolver
+from pipelines.images import ImagesManifestError
+from pipelines.images_cli import add_images_commands, images_command
+from pipelines.loading import BUILTIN_PIPELINES, LoadError, discover_components, load_pipeline
 from pipelines.local import LocalRunner
 from pipelines.records import RunRecord, StepState
+from pipelines.sagemaker_cli import (
+    add_compile_command,
+    add_sagemaker_options,
+    add_wait_options,
+    compile_command,
+    parse_params,
+    run_on_sagemaker,
+)
 from pipelines.settings import Settings
 
-USER_ERRORS = (LoadError, PipelineDefinitionError, ComponentLoadError)
+USER_ERRORS = (LoadError, PipelineDefinitionError, ComponentLoadError, ImagesManifestError)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,9 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run a pipeline", description="Run a pipeline DAG.")
     run.add_argument(
-        "pipeline", help="a built-in pipeline (deepfake, quickstart), 'module:attribute' or 'path/to/file.py:attribute'"
+        "pipeline",
+        help=f"a built-in pipeline ({', '.join(BUILTIN_PIPELINES)}), 'module:attribute' or 'path/to/file.py:attribute'",
     )
-    run.add_argument("--target", choices=["local"], default="local", help="where to run (default: local)")
+    run.add_argument(
+        "--target", choices=["local", "docker", "sagemaker"], default="local", help="where to run (default: local)"
+    )
     run.add_argument(
         "--param",
         action="append",
@@ -33,14 +49,28 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--runs-dir", type=Path, help="where runs and the step cache live (default: settings)")
     run.add_argument("--no-cache", action="store_true", help="run every step even when a cached result exists")
     run.add_argument("--quiet", action="store_true", help="do not stream step logs (they are still in step.log)")
+    add_wait_options(run)
+    add_sagemaker_options(run)
+    add_compile_command(commands)
 
-    components = commands.add_parser("components", help="list or export component specs")
+    components = commands.add_parser("components", help="list, export or catalogue component specs")
     actions = components.add_subparsers(dest="action", required=True)
     listing = actions.add_parser("list", help="list the components of a package")
     export = actions.add_parser("export", help="write each component's spec as <name>.json")
     export.add_argument("directory", type=Path)
-    for sub in (listing, export):
+    export.add_argument(
+        "--name", action="append", default=[], help="export only this component (repeatable; default: all)"
+    )
+    catalogue = actions.add_parser(
+        "catalogue", help=f"write the package's {CATALOGUE_FILE}: a table of every component's spec"
+    )
+    catalogue.add_argument(
+        "--output", type=Path, help=f"where to write it (default: <package folder>/{CATALOGUE_FILE})"
+    )
+    catalogue.add_argument("--check", action="store_true", help="write nothing; exit 1 when the file is out of date")
+    for sub in (listing, export, catalogue):
         sub.add_argument("--package", default="components", help="package to search (default: components)")
+    add_images_commands(commands)
     return parser
 
 
@@ -49,9 +79,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return run_pipeline(args)
+        if args.command == "images":
+            return images_command(args)
+        if args.command == "compile":
+            return compile_command(args)
         if args.action == "list":
             return list_components(args.package)
-        return export_components(args.package, args.directory)
+        if args.action == "catalogue":
+            return write_catalogue(args.package, args.output, args.check)
+        return export_components(args.package, args.directory, args.name)
     except USER_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -59,14 +95,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_pipeline(args: argparse.Namespace) -> int:
     pipeline = load_pipeline(args.pipeline)
-    arguments = {}
-    for item in args.param:
-        name, separator, value = item.partition("=")
-        if not separator:
-            raise PipelineDefinitionError(f"--param {item!r}: expected NAME=VALUE")
-        arguments[name] = value
+    arguments = parse_params(args.param)
+    if args.target == "sagemaker":
+        return run_on_sagemaker(args, pipeline, arguments)
     runs_dir = args.runs_dir or Settings().runs_dir
-    runner = LocalRunner(runs_dir, use_cache=not args.no_cache, stream_logs=not args.quiet)
+    # docker: each step runs in its component's image (images manifest or settings), otherwise as a subprocess.
+    launcher = DockerLauncher(ImageResolver.from_settings(Settings())) if args.target == "docker" else None
+    runner = LocalRunner(runs_dir, launcher=launcher, use_cache=not args.no_cache, stream_logs=not args.quiet)
     record = runner.run(pipeline, arguments)
     print(summary(record))
     return 0 if record.state is StepState.SUCCEEDED else 1
@@ -108,10 +143,34 @@ def list_components(package: str) -> int:
     return 0
 
 
-def export_components(package: str, directory: Path) -> int:
+def export_components(package: str, directory: Path, names: list[str] | None = None) -> int:
+    components = discover_components(package)
+    unknown = sorted(set(names or ()) - {component.name for component in components})
+    if unknown:
+        found = ", ".join(component.name for component in components) or "none"
+        raise LoadError(f"--name {', '.join(unknown)}: no such component in package {package!r} (found: {found})")
     directory.mkdir(parents=True, exist_ok=True)
-    for component in discover_components(package):
+    for component in components:
+        if names and component.name not in names:
+            continue
         path = directory / f"{component.name}.json"
         path.write_text(component.spec.to_json())
         print(path)
+    return 0
+
+
+def write_catalogue(package: str, output: Path | None, check: bool) -> int:
+    """With `check`, a stale or missing file exits 1 (what CI runs); otherwise the file is rewritten."""
+    text = render_catalogue([component.spec for component in discover_components(package)], package)
+    path = output or Path(importlib.import_module(package).__file__ or "").parent / CATALOGUE_FILE
+    current = path.read_text() if path.is_file() else None
+    if check:
+        if current != text:
+            print(f"{path} is out of date with the component specs: run `make catalogue`", file=sys.stderr)
+            return 1
+        print(f"{path} is up to date")
+        return 0
+    if current != text:
+        path.write_text(text)
+    print(path)
     return 0

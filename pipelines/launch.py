@@ -3,10 +3,10 @@
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TextIO
 
 from components.contract import BASE_DIR_ENV, ContainerLayout
 from components.spec import ComponentSpec
@@ -51,18 +51,30 @@ class SubprocessLauncher:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [os.getcwd(), env.get("PYTHONPATH")]))
         env["PYTHONUNBUFFERED"] = "1"
         with invocation.log_file.open("a") as log:
-            process = subprocess.Popen(
-                [*command, *invocation.arguments],
-                cwd=invocation.layout.base,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                errors="replace",
-            )
-            assert process.stdout is not None
-            for line in process.stdout:
-                log.write(line)
-                if echo is not None:
-                    echo(line.rstrip("\n"))
-            return process.wait()
+            return run_logged([*command, *invocation.arguments], log, echo, cwd=invocation.layout.base, env=env)
+
+
+def run_logged(
+    command: Sequence[str],
+    log: TextIO,
+    echo: Callable[[str], None] | None = None,
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> int:
+    """Run `command` to completion, copying its merged stdout and stderr to `log` (and `echo`) line by line."""
+    process = subprocess.Popen(
+        list(command),
+        cwd=cwd,
+        env=None if env is None else dict(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        log.write(line)
+        if echo is not None:
+            echo(line.rstrip("\n"))
+    return process.wait()

@@ -12,6 +12,7 @@ from pipelines.dag import Pipeline
 BUILTIN_PIPELINES = {
     "deepfake": "pipelines.deepfake:pipeline",
     "quickstart": "examples.quickstart.pipeline:pipeline",
+    "batch-scoring": "pipelines.batch_scoring:pipeline",
 }
 
 

@@ -5,6 +5,7 @@ published `outputs/<name>/`, and `step.log`. Steps run one at a time in topologi
 dependants, a condition skips the branch not taken, and a fail step ends the run with its message.
 """
 
+import hashlib
 import json
 import operator
 import secrets
@@ -256,6 +257,8 @@ class LocalRunner:
                 step.component.inputs[name].type.check(folders[name])
                 continue
             location = Path(value).expanduser()
+            if location.is_file() and location.name == step.component.inputs[name].type.archive:
+                location = self._archive_folder(location)
             if not location.is_dir():
                 raise StepFailure(
                     f"input '{name}': parameter {ref.name}={location} is not a folder on this machine; "
@@ -264,6 +267,16 @@ class LocalRunner:
             step.component.inputs[name].type.check(location)
             folders[name], hashes[name] = location.resolve(), hash_tree(location)
         return folders, hashes
+
+    def _archive_folder(self, archive: Path) -> Path:
+        """A packed artifact passed as its file (a registered model.tar.gz): a folder holding only a link to it,
+        which hashes as a folder holding only that file does, so either spelling reuses the same cached step."""
+        folder = self.runs_dir / "inputs" / f"file-{hashlib.sha256(str(archive.resolve()).encode()).hexdigest()[:32]}"
+        folder.mkdir(parents=True, exist_ok=True)
+        link = folder / archive.name
+        link.unlink(missing_ok=True)
+        link.symlink_to(archive.resolve())
+        return folder
 
     def _publish_outputs(self, step: ComponentStep, layout: ContainerLayout, folder: Path) -> dict[str, ArtifactRecord]:
         """Move outputs to `outputs/<name>/`, as SageMaker uploads them; a training model travels as model.tar.gz."""

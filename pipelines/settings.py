@@ -11,3 +11,46 @@ class Settings(BaseSettings):
 
     runs_dir: Path = Path("runs")
     s3_stage_max_bytes: int = Field(100 * 1024**3, gt=0, description="Largest s3:// input the local runner downloads.")
+
+    # Component images (written by the image build; read by the SageMaker compiler).
+    images_manifest: Path = Field(Path("build/images.json"), description="Pushed image URIs, one a component.")
+    image_registry: str | None = Field(
+        None, description="Without a manifest, images are <image_registry>/<image>:<version>, e.g. an ECR registry."
+    )
+
+    # The SageMaker target (pipelines/sagemaker.py compiles, pipelines/sagemaker_run.py runs).
+    pipeline_region: str | None = Field(None, description="Region of the SageMaker pipeline (default: boto3's).")
+    pipeline_role_arn: str | None = Field(None, description="IAM role the pipeline and its jobs run as.")
+    pipeline_bucket: str | None = Field(None, description="S3 bucket for step outputs, models and checkpoints.")
+    pipeline_project_name: str | None = Field(None, description="SageMaker project: names <project>-<pipeline>.")
+    pipeline_project_id: str | None = Field(None, description="SageMaker project id, tagged sagemaker:project-id.")
+    processing_instance_type: str = Field("ml.m5.xlarge", description="Default of ProcessingInstanceType.")
+    training_instance_type: str = Field("ml.g5.xlarge", description="Default of TrainingInstanceType.")
+    processing_volume_gb: int = Field(30, ge=1, le=16384, description="Storage of each processing instance.")
+    training_volume_gb: int = Field(50, ge=1, le=16384, description="Storage of each training instance.")
+    max_runtime_s: int = Field(86400, ge=1, le=28 * 86400, description="Longest a processing or training job runs.")
+    sharded_inputs: dict[str, str] = Field(
+        {"extract-faces": "videos"},
+        description="Step → input split across that step's instances (ShardedByS3Key); JSON in the environment.",
+    )
+    step_cache: bool = Field(True, description="SageMaker step caching for steps that allow it.")
+    cache_expire_after: str = Field("P30D", pattern=r"^P", description="ISO 8601 duration a cached step stays valid.")
+    training_checkpoints: bool = Field(
+        True,
+        description="Checkpoint training to S3 per execution (a retried job resumes). SageMaker's training cache key"
+        " includes the checkpoint location, so turn this off for training steps to be reused across executions.",
+    )
+    pipeline_poll_seconds: float = Field(30, gt=0, description="Seconds between execution status checks.")
+    pipeline_wait_seconds: float = Field(6 * 3600, ge=0, description="Longest `run --target sagemaker` waits.")
+
+    # Deployment on AWS (deploy/aws_target.py, deploy/sagemaker_registry.py).
+    deploy_project_name: str = Field("deepfake-detector", description="SageMaker project; stacks are <name>-<stage>.")
+    deploy_project_id: str | None = Field(None, description="SageMaker project id, tagged sagemaker:project-id.")
+    deploy_region: str | None = Field(None, description="Region of the registry and endpoints (default: boto3's).")
+    deploy_bucket: str | None = Field(None, description="S3 bucket for registered model files and data capture.")
+    deploy_model_role_arn: str | None = Field(None, description="IAM role the SageMaker model runs as.")
+    deploy_endpoint_template: str | None = Field(
+        None, description="Endpoint stack template: a file or an https:// S3 URL (default: the packaged one)."
+    )
+    deploy_stack_poll_seconds: float = Field(30, gt=0, description="Seconds between CloudFormation status checks.")
+    deploy_stack_timeout_seconds: float = Field(3600, gt=0, description="Longest wait for a stack to settle.")

@@ -7,24 +7,20 @@ metrics at frame level sit beside it, to tell a weak face classifier from a weak
 
 import json
 import logging
-import os
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from torch import nn
-from torchvision.transforms import v2
 
 from components import Component, ComponentKind, InputSpec, OutputSpec, RunContext
+from components.classifier.crops import score_crops
 from components.classifier.model import MODEL_ARTIFACT, Aggregation, ModelConfig, load_model
-from components.classifier.scoring import aggregate, eval_transform, load_face, predict_probabilities
+from components.classifier.scoring import aggregate
 from components.evaluate_model.metrics import MIN_BOOTSTRAP_SAMPLES, binary_classification_metrics, class_counts
 from components.evaluate_model.report import (
     CONFUSION_IMAGE,
@@ -50,7 +46,6 @@ from components.manifests import (
 log = logging.getLogger(__name__)
 EVALUATION_FILE = "evaluation.json"
 PREDICTIONS_FILE = "predictions.jsonl"
-PROGRESS_STEPS = 10
 
 
 class EvaluationError(ValueError):
@@ -109,7 +104,7 @@ def run(params: Params, ctx: RunContext) -> None:
         aggregation,
         threshold,
     )
-    probabilities = score_faces(network, config, paths, params.batch_size)
+    probabilities = score_crops(network, config, paths, params.batch_size)
     videos = score_videos(rows, probabilities, aggregation)
     document = evaluation_document(rows, probabilities, videos, params, config, aggregation, threshold)
     output = ctx.outputs["evaluation"]
@@ -171,25 +166,6 @@ def open_model(folder: Path) -> tuple[nn.Module, ModelConfig]:
             f"input 'model' at {folder} does not load ({type(exc).__name__}: {exc}); pass the model folder or"
             f" model.tar.gz that train-classifier wrote, made with this repository's torch and torchvision"
         ) from exc
-
-
-def score_faces(network: nn.Module, config: ModelConfig, paths: Sequence[Path], batch_size: int) -> np.ndarray:
-    """probability_fake a face, in the order of `paths`; decoding runs on a thread a core, batch by batch."""
-    cores = len(os.sched_getaffinity(0))
-    torch.set_num_threads(cores)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    network = network.to(device)
-    load = partial(_load_face, transform=eval_transform(config))
-    batches = [paths[start : start + batch_size] for start in range(0, len(paths), batch_size)]
-    every = max(1, len(batches) // PROGRESS_STEPS)
-    scores = []
-    with ThreadPoolExecutor(max_workers=cores) as pool, torch.inference_mode():
-        for number, batch in enumerate(batches, start=1):
-            tensors = list(pool.map(load, batch))
-            scores.append(predict_probabilities(network, torch.stack(tensors).to(device)))
-            if number % every == 0 or number == len(batches):
-                log.info("scored %d of %d faces", min(number * batch_size, len(paths)), len(paths))
-    return np.concatenate(scores).astype(np.float64)
 
 
 def score_videos(rows: Sequence[FaceRecord], probabilities: np.ndarray, aggregation: Aggregation) -> list[VideoScore]:
@@ -255,10 +231,6 @@ def _video_labels(rows: Sequence[FaceRecord]) -> dict[str, Label]:
                 f" every face of a video must carry its video's label: rebuild the FaceDataset and the splits"
             )
     return labels
-
-
-def _load_face(path: Path, transform: v2.Compose) -> torch.Tensor:
-    return transform(load_face(path))
 
 
 COMPONENT = Component(

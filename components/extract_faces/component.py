@@ -187,7 +187,7 @@ def _write_dataset(output: Path, results: list[VideoResult], ctx: RunContext, el
 
 COMPONENT = Component(
     name="extract-faces",
-    version="1.0.0",
+    version="1.1.0",
     kind=ComponentKind.PROCESSING,
     image="deepfake/extract-faces",
     description=__doc__.split("\n")[0],

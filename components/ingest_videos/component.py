@@ -33,8 +33,10 @@ PROGRESS_EVERY = 1000
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    format: Literal["auto", "dfdc", "faceforensics", "celeb-df", "csv"] = Field(
-        "auto", description="The dataset layout; auto picks it from what is at the dataset root."
+    format: Literal["auto", "dfdc", "faceforensics", "celeb-df", "csv", "unlabeled"] = Field(
+        "auto",
+        description="The dataset layout; auto picks it from what is at the dataset root (never unlabeled: every"
+        " video file under the root, without labels, for scoring).",
     )
     csv_file: str = Field(
         "labels.csv",
@@ -177,6 +179,7 @@ def summarise(
         "skipped_by_max_videos": listed - len(records) - len(rejected),
         "real": labels[0],
         "fake": labels[1],
+        "unlabeled": labels[None],
         "groups": len({record.group for record in records}),
         "source_splits": per_split,
     }
@@ -184,7 +187,7 @@ def summarise(
 
 COMPONENT = Component(
     name="ingest-videos",
-    version="1.0.0",
+    version="1.1.0",
     kind=ComponentKind.PROCESSING,
     image="deepfake/ingest-videos",
     description=__doc__,
@@ -193,7 +196,8 @@ COMPONENT = Component(
     entry_module="components.ingest_videos",
     inputs={
         "videos": InputSpec(
-            type=VIDEO_FOLDER, description="The dataset root (DFDC, FaceForensics++, Celeb-DF v2 or a labels CSV)."
+            type=VIDEO_FOLDER,
+            description="The dataset root (DFDC, FaceForensics++, Celeb-DF v2, a labels CSV, or unlabeled videos).",
         )
     },
     outputs={

@@ -24,10 +24,13 @@ public loaders of the dataset, found by searching their code):
   the list holds lines such as `1 YouTube-real/00170.mp4` and `0 Celeb-synthesis/id0_id16_0000.mp4`, where 1 means
   REAL, and `idA_idB_NNNN` is the face of `idB` put on clip `NNNN` of `idA`, i.e. made on `Celeb-real/idA_NNNN.mp4`.
 - CSV: this project's own format, `path,label[,group][,split]` with paths relative to the dataset root.
+- unlabeled: every video file under the root, with no label, for batch scoring; never auto-detected, since a
+  labelled dataset is a folder of videos too.
 """
 
 import csv
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -35,7 +38,7 @@ from typing import Literal
 
 from components.manifests import Label, RejectedVideo, Split, safe_relative_path
 
-DatasetFormat = Literal["dfdc", "faceforensics", "celeb-df", "csv"]
+DatasetFormat = Literal["dfdc", "faceforensics", "celeb-df", "csv", "unlabeled"]
 
 DFDC_METADATA = "metadata.json"
 # Detection looks two levels down only: a recursive walk of an FF++ tree of extracted frames takes minutes.
@@ -51,6 +54,7 @@ CELEB_FOLDER_NAMES = {CELEB_REAL: "Celeb-real", CELEB_YOUTUBE: "YouTube-real", C
 CELEB_TEST_LIST = "List_of_testing_videos.txt"
 CSV_COLUMNS = ("path", "label", "group", "split")
 CSV_REQUIRED = ("path", "label")
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
 
 SPLIT_NAMES: dict[str, Split] = {"train": "train", "val": "validation", "validation": "validation", "test": "test"}
 NAMED_LABELS: dict[str, Label] = {"real": 0, "fake": 1}
@@ -66,7 +70,7 @@ class ListedVideo:
     """One dataset entry before its file is checked. `group` None means the video is its own group."""
 
     path: str
-    label: Label
+    label: Label | None
     group: str | None = None
     source_split: Split | None = None
 
@@ -104,7 +108,8 @@ def detect_format(root: Path, csv_file: str) -> DatasetFormat:
             f"cannot tell the dataset format of {root}: looked for {DFDC_METADATA} (DFDC, up to two folders down), "
             f"{FF_ORIGINALS}/ or {FF_MANIPULATED}/ (FaceForensics++), Celeb-real/, YouTube-real/ or "
             f"Celeb-synthesis/ (Celeb-DF v2) and {csv_file} (csv, set by the csv_file param); set the format param "
-            f"to dfdc, faceforensics, celeb-df or csv, or csv_file to your labels file"
+            f"to dfdc, faceforensics, celeb-df or csv, or csv_file to your labels file; for videos without labels "
+            f"(to score), set the format param to unlabeled"
         )
     raise ValueError(
         f"the dataset root {root} matches several formats ({', '.join(found)}); set the format param to the one to read"
@@ -121,6 +126,8 @@ def read_dataset(dataset_format: DatasetFormat, root: Path, csv_file: str) -> Li
             return read_celeb_df(root)
         case "csv":
             return read_csv(root, csv_file)
+        case "unlabeled":
+            return read_unlabeled(root)
 
 
 def read_dfdc(root: Path) -> Listing:
@@ -343,3 +350,16 @@ def _split(value: object) -> Split | None:
     if split is None:
         raise ValueError(f"unknown split {value!r}; expected {', '.join(SPLIT_NAMES)} or none")
     return split
+
+
+def read_unlabeled(root: Path) -> Listing:
+    """Every file with a video suffix (any case) under the root, hidden files and folders skipped; links are not
+    followed into other folders, and a linked file is checked against the root like any listed path."""
+    listing = Listing()
+    for folder, folders, names in os.walk(root):
+        folders[:] = sorted(name for name in folders if not name.startswith("."))
+        for name in sorted(names):
+            if not name.startswith(".") and name.lower().endswith(VIDEO_SUFFIXES):
+                relative = (Path(folder) / name).relative_to(root).as_posix()
+                listing.videos.append(ListedVideo(relative, None))
+    return listing

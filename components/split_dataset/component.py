@@ -160,6 +160,13 @@ def run(params: Params, ctx: RunContext) -> None:
 
 def _videos_per_group(rows: Sequence[FaceRecord]) -> dict[str, Counter[Label]]:
     """Count videos, not faces: the ratios are about videos, and face counts vary with detection."""
+    unlabeled = sorted({row.video_id for row in rows if row.label is None})
+    if unlabeled:
+        raise SplitError(
+            f"{len(unlabeled)} video(s) carry no label (first: '{unlabeled[0]}'), so they cannot be split for"
+            f" training and evaluation: ingest a labelled dataset (format dfdc, faceforensics, celeb-df or csv), or"
+            f" score unlabeled videos with the batch-scoring pipeline"
+        )
     seen: dict[str, tuple[str, Label]] = {}
     for row in rows:
         known = seen.setdefault(row.video_id, (row.group, row.label))
@@ -222,7 +229,7 @@ def _describe(rows: Sequence[FaceRecord]) -> dict[str, Any]:
 
 COMPONENT = Component(
     name="split-dataset",
-    version="1.0.0",
+    version="1.0.1",
     kind=ComponentKind.PROCESSING,
     image="deepfake/split-dataset",
     description=__doc__.splitlines()[0],

@@ -49,7 +49,7 @@ def test_a_failed_run_exits_non_zero_naming_the_step_and_reason(tmp_path: Path) 
             "'nothing' in examples.quickstart.pipeline is not a Pipeline",
         ),
         (["run", "no_such_module:pipeline"], "cannot import 'no_such_module'"),
-        (["run", "pipeline-without-colon"], "expected one of deepfake, quickstart, 'module:attribute'"),
+        (["run", "pipeline-without-colon"], "expected one of deepfake, quickstart, batch-scoring, 'module:attribute'"),
         (["run", QUICKSTART, "--param", "Count"], "--param 'Count': expected NAME=VALUE"),
         (["run", QUICKSTART, "--param", "Colour=red"], "unknown parameter(s) Colour"),
     ],

@@ -89,6 +89,6 @@ def test_the_run_report_and_the_deploy_cli_show_the_registered_model(tmp_path: P
     assert "| register | register | succeeded |" in report and "toy-models version 1 (PendingManualApproval)" in report
     assert "condition is true: mean=0.5748 >= MinMean=0.1" in report
     registry = ["--registry", str(tmp_path / "runs/registry"), "--group", "toy-models"]
-    assert deploy_main([*registry, "approve", "1"]) == 0
+    assert deploy_main([*registry, "approve", "1", "--no-rollout"]) == 0  # a toy model: nothing to serve
     assert runner.registry.get("toy-models", 1).status.value == "Approved"
     assert deploy_main([*registry, "approve", "5"]) == 2

@@ -444,6 +444,33 @@ def test_an_empty_dataset_fails_pointing_at_the_params(tmp_path: Path) -> None:
         ingest(root, tmp_path)
 
 
+# Unlabeled videos (batch scoring)
+
+
+def test_unlabeled_lists_every_video_file_under_the_root_without_labels(clip: Path, tmp_path: Path) -> None:
+    root = tmp_path / "inbox"
+    place(clip, root, "a.mp4", "day 2/B.MOV", "day 2/deep/c.webm", ".cache/hidden.mp4", "day 2/.d.mp4", "e.mp4.part")
+    place(clip, tmp_path, "outside.mp4")
+    (root / "link.mp4").symlink_to(tmp_path / "outside.mp4")
+    write(root / "labels.csv", "path,label\na.mp4,1\n")
+    write(root / "notes.txt", "not a video")
+    manifest = ingest(root, tmp_path, format="unlabeled")
+    assert summary_of(manifest) == {
+        "a": (None, "a", None),
+        "day 2/B": (None, "day 2/B", None),
+        "day 2/deep/c": (None, "day 2/deep/c", None),
+    }
+    assert list(manifest.rejected) == ["link.mp4"] and "outside the dataset root" in manifest.rejected["link.mp4"]
+    assert manifest.summary["unlabeled"] == 3 and manifest.summary["real"] == manifest.summary["fake"] == 0
+    assert {video.dataset for video in manifest.videos.values()} == {"unlabeled"}
+
+
+def test_unlabeled_with_no_video_file_fails_pointing_at_the_params(tmp_path: Path) -> None:
+    write(tmp_path / "inbox/readme.txt", "no videos here")
+    with pytest.raises(ValueError, match="no usable video in unlabeled dataset: 0 listed"):
+        ingest(tmp_path / "inbox", tmp_path, format="unlabeled")
+
+
 # Auto-detection, summary, limits
 
 
@@ -470,6 +497,7 @@ def test_auto_detection_without_a_match_says_what_it_looked_for(clip: Path, tmp_
     message = str(failure.value)
     for looked_for in ("metadata.json", "original_sequences/", "Celeb-real/", "labels.csv", "set the format param"):
         assert looked_for in message
+    assert "format param to unlabeled" in message
 
 
 def test_auto_detection_refuses_to_guess_between_layouts(clip: Path, tmp_path: Path) -> None:
@@ -493,6 +521,7 @@ def test_summary_counts_labels_and_source_splits(clip: Path, tmp_path: Path) -> 
         "skipped_by_max_videos": 0,
         "real": 4,
         "fake": 2,
+        "unlabeled": 0,
         "groups": 4,
         "source_splits": {
             "train": {"videos": 3, "real": 2, "fake": 1},

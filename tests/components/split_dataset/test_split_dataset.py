@@ -218,6 +218,13 @@ def test_a_video_with_two_labels_is_refused() -> None:
         plan_splits(rows, Params())
 
 
+def test_unlabeled_videos_are_refused_pointing_at_a_labelled_dataset() -> None:
+    rows = [*group_rows("a", 1, 1), *group_rows("b", 1, 0), *group_rows("c", 1, 0)]
+    rows += [face("b-real0", 0, "b").model_copy(update={"label": None, "video_id": "z-unlabeled"})]
+    with pytest.raises(SplitError, match=r"1 video\(s\) carry no label \(first: 'z-unlabeled'\).*ingest a labelled"):
+        plan_splits(rows, Params())
+
+
 @pytest.fixture
 def base(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SAGEMAKER_BASE_DIR", str(tmp_path))

@@ -1,0 +1,42 @@
+"""Scoring face crop files in batches, as evaluate-model and score-videos both do: decoding on a thread a core."""
+
+import logging
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torchvision.transforms import v2
+
+from components.classifier.model import ModelConfig
+from components.classifier.scoring import eval_transform, load_face, predict_probabilities
+
+log = logging.getLogger(__name__)
+PROGRESS_STEPS = 10
+
+
+def score_crops(network: nn.Module, config: ModelConfig, paths: Sequence[Path], batch_size: int) -> np.ndarray:
+    """probability_fake a face, in the order of `paths`; on the GPU when there is one."""
+    cores = len(os.sched_getaffinity(0))
+    torch.set_num_threads(cores)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    network = network.to(device)
+    load = partial(_load_face, transform=eval_transform(config))
+    batches = [paths[start : start + batch_size] for start in range(0, len(paths), batch_size)]
+    every = max(1, len(batches) // PROGRESS_STEPS)
+    scores = [np.empty(0, dtype=np.float32)]
+    with ThreadPoolExecutor(max_workers=cores) as pool, torch.inference_mode():
+        for number, batch in enumerate(batches, start=1):
+            tensors = list(pool.map(load, batch))
+            scores.append(predict_probabilities(network, torch.stack(tensors).to(device)))
+            if number % every == 0 or number == len(batches):
+                log.info("scored %d of %d faces", min(number * batch_size, len(paths)), len(paths))
+    return np.concatenate(scores).astype(np.float64)
+
+
+def _load_face(path: Path, transform: v2.Compose) -> torch.Tensor:
+    return transform(load_face(path))

@@ -1,0 +1,202 @@
+"""Scores a batch of videos with a trained model: a REAL/FAKE verdict a video, unscorable videos listed with why.
+
+The faces are scored as evaluate-model scores them and aggregated per video as serving aggregates them, with the
+model's own threshold and aggregation (from model.json) unless the params override them. A video with too few
+faces gets no guess: it is UNSCORABLE, with extract-faces' reason.
+"""
+
+import logging
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from pydantic import BaseModel, ConfigDict, Field
+from torch import nn
+
+from components import Component, ComponentKind, InputSpec, OutputSpec, RunContext
+from components.artifacts import JSON_REPORT
+from components.classifier.crops import score_crops
+from components.classifier.model import MODEL_ARTIFACT, Aggregation, ModelConfig, load_model
+from components.classifier.scoring import aggregate
+from components.manifests import (
+    FACE_DATASET,
+    LABEL_NAMES,
+    VIDEO_MANIFEST,
+    FaceRecord,
+    RejectedVideo,
+    VideoRecord,
+    read_faces,
+    read_jsonl,
+    safe_relative_path,
+)
+from components.score_videos.report import SUMMARY_FILE, summary_document, write_summary
+from components.score_videos.verdicts import UNSCORABLE, VIDEO_VERDICTS, Verdict, write_verdicts
+
+log = logging.getLogger(__name__)
+
+
+class ScoringError(ValueError):
+    """The inputs cannot be scored as given; the message names the input and what to change."""
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    aggregation: Aggregation | None = Field(
+        None,
+        description="How a video's face probabilities become one (mean, median, max, top_quartile_mean); null uses"
+        " the model's own, from model.json, as serving does.",
+    )
+    threshold: float | None = Field(
+        None, gt=0, lt=1, description="A video is FAKE at or above this probability_fake; null uses the model's own."
+    )
+    min_faces: int = Field(
+        1, ge=1, le=600, description="A video with fewer faces found is UNSCORABLE rather than judged on too little."
+    )
+    batch_size: int = Field(64, ge=1, le=4096, description="Faces scored per forward pass.")
+
+
+def run(params: Params, ctx: RunContext) -> None:
+    manifest, faces_dir = ctx.inputs["manifest"], ctx.inputs["faces"]
+    videos = read_jsonl(manifest / "videos.jsonl", VideoRecord)
+    not_ingested = read_jsonl(manifest / "rejected.jsonl", RejectedVideo)
+    faces = read_faces(faces_dir)
+    check_faces_belong(videos, faces)
+    paths = locate_crops(faces_dir, faces)
+    network, config = open_model(ctx.inputs["model"])
+    if paths:
+        check_face_size(paths[0], config)
+    aggregation = params.aggregation or config.aggregation
+    threshold = config.threshold if params.threshold is None else params.threshold
+    log.info(
+        "scoring %d faces of %d videos with model %s; %s aggregation, threshold %g, at least %d face(s) a video",
+        len(faces),
+        len(videos),
+        config.version,
+        aggregation,
+        threshold,
+        params.min_faces,
+    )
+    probabilities = score_crops(network, config, paths, params.batch_size)
+    reasons = extraction_reasons(faces_dir)
+    verdicts = judge(videos, faces, probabilities, reasons, aggregation, threshold, params.min_faces)
+    write_verdicts(ctx.outputs["verdicts"], verdicts)
+    settings = {"aggregation": aggregation, "threshold": threshold, "min_faces": params.min_faces}
+    document = summary_document(verdicts, not_ingested, config, settings)
+    write_summary(ctx.outputs["summary"], document, verdicts, not_ingested)
+    log.info("verdicts: %s; %d file(s) not ingested", document["counts"], len(not_ingested))
+
+
+def check_faces_belong(videos: Sequence[VideoRecord], faces: Sequence[FaceRecord]) -> None:
+    """Faces of videos the manifest does not list mean the two inputs come from different runs."""
+    unknown = sorted({face.video_id for face in faces} - {video.id for video in videos})
+    if unknown:
+        raise ScoringError(
+            f"input 'faces' holds faces of {len(unknown)} video(s) that input 'manifest' does not list (first:"
+            f" '{unknown[0]}'): pass the VideoManifest the FaceDataset was extracted from"
+        )
+
+
+def locate_crops(root: Path, faces: Sequence[FaceRecord]) -> list[Path]:
+    """Every crop, checked before the model loads, so a mismatched FaceDataset fails in seconds, not mid-run."""
+    paths = [safe_relative_path(root, face.image) for face in faces]
+    missing = [face.image for face, path in zip(faces, paths, strict=True) if not path.is_file()]
+    if missing:
+        raise ScoringError(
+            f"{len(missing)} of {len(faces)} face images named in faces.jsonl are missing from input 'faces' (first:"
+            f" {missing[0]}): pass the whole FaceDataset folder extract-faces wrote"
+        )
+    return paths
+
+
+def open_model(folder: Path) -> tuple[nn.Module, ModelConfig]:
+    try:
+        return load_model(folder)
+    except Exception as exc:  # a corrupt or foreign file fails deep in torch.load (weights_only) or pydantic
+        raise ScoringError(
+            f"input 'model' at {folder} does not load ({type(exc).__name__}: {exc}); pass the model folder or"
+            f" model.tar.gz that train-classifier wrote (a registered model's model data)"
+        ) from exc
+
+
+def check_face_size(crop: Path, config: ModelConfig) -> None:
+    """Crops of another size would be resized, so the model would see faces framed unlike those it learnt on."""
+    with Image.open(crop) as image:
+        size = image.size
+    if size != (config.image_size, config.image_size):
+        raise ScoringError(
+            f"the face crops are {size[0]}x{size[1]} px but model {config.version} takes {config.image_size} px"
+            f" faces (model.json image_size): extract the faces with face_size {config.image_size} (pipeline"
+            f" parameter FaceSize={config.image_size})"
+        )
+
+
+def extraction_reasons(faces_dir: Path) -> dict[str, str]:
+    """Video path → why extract-faces found no face in it, from every host's rejected file."""
+    return {
+        row.path: row.reason
+        for path in sorted(faces_dir.glob("rejected*.jsonl"))
+        for row in read_jsonl(path, RejectedVideo)
+    }
+
+
+def judge(
+    videos: Sequence[VideoRecord],
+    faces: Sequence[FaceRecord],
+    probabilities: np.ndarray,
+    reasons: Mapping[str, str],
+    aggregation: Aggregation,
+    threshold: float,
+    min_faces: int,
+) -> list[Verdict]:
+    """One verdict a manifest video, sorted by id; the label is decided on the unrounded probability."""
+    scores: dict[str, list[float]] = defaultdict(list)
+    for face, probability in zip(faces, probabilities, strict=True):
+        scores[face.video_id].append(float(probability))
+    verdicts = []
+    for video in sorted(videos, key=lambda record: record.id):
+        found = scores.get(video.id, [])
+        common = {"video_id": video.id, "path": video.path, "aggregation": aggregation, "threshold": threshold}
+        if len(found) >= min_faces:
+            probability = aggregate(found, aggregation)
+            label = LABEL_NAMES[int(probability >= threshold)]
+            verdicts.append(
+                Verdict(**common, label=label, probability_fake=round(probability, 6), faces_scored=len(found))
+            )
+            continue
+        if found:
+            reason = f"{len(found)} face(s) found, fewer than min_faces {min_faces}"
+        else:
+            reason = reasons.get(video.path, "no faces in input 'faces': extract-faces did not process this video")
+        verdicts.append(
+            Verdict(**common, label=UNSCORABLE, probability_fake=None, faces_scored=len(found), reason=reason)
+        )
+    return verdicts
+
+
+COMPONENT = Component(
+    name="score-videos",
+    version="1.0.0",
+    kind=ComponentKind.PROCESSING,
+    image="deepfake/score-videos",
+    description=__doc__.splitlines()[0],
+    params=Params,
+    run=run,
+    entry_module="components.score_videos",
+    inputs={
+        "model": InputSpec(type=MODEL_ARTIFACT, description="The trained model: model.tar.gz, or its unpacked folder."),
+        "manifest": InputSpec(
+            type=VIDEO_MANIFEST, description="The videos asked for (ingest-videos' output): each gets a verdict."
+        ),
+        "faces": InputSpec(type=FACE_DATASET, description="Their faces (extract-faces' output), at the model's size."),
+    },
+    outputs={
+        "verdicts": OutputSpec(type=VIDEO_VERDICTS, description="verdicts.jsonl and verdicts.csv, a row a video."),
+        "summary": OutputSpec(
+            type=JSON_REPORT,
+            description=f"{SUMMARY_FILE} (counts REAL, FAKE, UNSCORABLE; fake_share; the model) and report.md.",
+        ),
+    },
+)

@@ -1,0 +1,167 @@
+"""`make build-components`: build each component image, tag it, push it and record what was pushed.
+
+Every folder of the components package that holds a Dockerfile is an image. A pipeline stage names its image in
+its `COMPONENT` (component.py); an image that is not a stage (serve) names it with `NAME`, `VERSION` and `IMAGE` in
+its package. Each image is built with the repository root as context and tagged `<registry>/<image>:<version>` and
+`:<tag>` (the git commit by default). After a push, the images manifest maps each component to its repository and
+pushed digest; the SageMaker compiler and the docker launcher read image URIs from there.
+"""
+
+import importlib
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from components.definition import Component
+from pipelines.docker_cli import DockerCli
+from pipelines.ecr import EcrRegistry, ensure_repositories, login_credentials
+from pipelines.images import ImagesManifest, PushedImage
+
+REGISTRY = re.compile(r"^[A-Za-z0-9.-]+(?::\d{1,5})?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
+TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+
+class ImageBuildError(RuntimeError):
+    """An image cannot be built or pushed as asked; the message names the image or option and the fix."""
+
+
+class ImageTarget(BaseModel):
+    """One buildable image: the component (or server) it runs and the Dockerfile that builds it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    version: str
+    image: str = Field(description="Repository name without registry or tag, e.g. deepfake/split-dataset.")
+    dockerfile: Path
+
+
+class BuildRequest(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    registry: str | None = Field(None, description="ECR (<account>.dkr.ecr.<region>.amazonaws.com) or host:port.")
+    tag: str | None = Field(None, description="Second tag beside the version; default: the git commit.")
+    components: tuple[str, ...] = Field((), description="Names to build; empty: every image.")
+    base_image: str | None = Field(None, description="BASE_IMAGE build argument; default: each Dockerfile's.")
+    manifest: Path = Path("build/images.json")
+    context: Path = Path(".")
+
+    @field_validator("registry")
+    @classmethod
+    def _registry(cls, value: str | None) -> str | None:
+        if value is not None and not REGISTRY.fullmatch(value):
+            raise ValueError(
+                f"registry {value!r} must be a host with an optional :port and path, without a scheme, e.g."
+                " 123456789012.dkr.ecr.eu-west-1.amazonaws.com or 127.0.0.1:5000"
+            )
+        return value
+
+    @field_validator("tag")
+    @classmethod
+    def _tag(cls, value: str | None) -> str | None:
+        if value is not None and not TAG.fullmatch(value):
+            raise ValueError(f"tag {value!r} is not a docker tag: letters, digits, '_', '.', '-'; at most 128")
+        return value
+
+
+def image_targets(context: Path = Path("."), package: str = "components") -> list[ImageTarget]:
+    """Every `<package>/<folder>/Dockerfile` under `context`, sorted by name."""
+    targets = []
+    for dockerfile in sorted((context / package).glob("*/Dockerfile")):
+        module_name = f"{package}.{dockerfile.parent.name}"
+        module = importlib.import_module(module_name)
+        if all(hasattr(module, attribute) for attribute in ("NAME", "VERSION", "IMAGE")):
+            name, version, image = module.NAME, module.VERSION, module.IMAGE
+        else:
+            component = getattr(importlib.import_module(f"{module_name}.component"), "COMPONENT", None)
+            if not isinstance(component, Component):
+                raise ImageBuildError(
+                    f"{dockerfile}: its folder defines no COMPONENT in component.py and no NAME, VERSION and IMAGE in"
+                    f" {module_name}; add one of them or remove the Dockerfile"
+                )
+            name, version, image = component.name, component.version, component.image
+        targets.append(ImageTarget(name=name, version=version, image=image, dockerfile=dockerfile))
+    return sorted(targets, key=lambda target: target.name)
+
+
+def select(targets: list[ImageTarget], names: tuple[str, ...]) -> list[ImageTarget]:
+    if not names:
+        return targets
+    known = {target.name: target for target in targets}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ImageBuildError(
+            f"COMPONENTS: no image named {', '.join(unknown)}; the images are {', '.join(sorted(known))}"
+        )
+    return [known[name] for name in dict.fromkeys(names)]
+
+
+def git_tag(context: Path) -> str | None:
+    """The short commit, with `-dirty` when the working tree has changes (the image holds uncommitted code)."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=context, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        changes = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=context,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return f"{commit}-dirty" if changes else commit
+
+
+def build_images(
+    request: BuildRequest, docker: DockerCli | None = None, out: TextIO = sys.stderr
+) -> ImagesManifest | None:
+    """Build (and with a registry, push) the requested images; return the manifest written, or None without a push."""
+    docker = docker or DockerCli(out=out)
+    targets = select(image_targets(request.context), request.components)
+    tag = request.tag or git_tag(request.context)
+    ecr = EcrRegistry.parse(request.registry) if request.registry else None
+    if ecr is not None:
+        client = ecr.client()
+        username, password = login_credentials(ecr, client)
+        docker.login(ecr.host, username, password)
+        for name in ensure_repositories(ecr, client, [target.image for target in targets]):
+            print(f"created ECR repository {name} (scan on push)", file=out)
+    build_args = {"BASE_IMAGE": request.base_image} if request.base_image else {}
+    pushed = {}
+    for target in targets:
+        repository = f"{request.registry}/{target.image}" if request.registry else target.image
+        references = [f"{repository}:{target.version}"] + ([f"{repository}:{tag}"] if tag else [])
+        print(f"building {target.name} → {', '.join(references)}", file=out)
+        docker.build(target.dockerfile, request.context, references, build_args)
+        if request.registry is None:
+            continue
+        for reference in references:
+            docker.push(reference)
+        pushed[target.name] = PushedImage(
+            component=target.name,
+            version=target.version,
+            repository=repository,
+            tag=tag or target.version,
+            digest=docker.repo_digest(references[-1], repository),
+        )
+    if request.registry is None:
+        return None
+    manifest = merged_manifest(request.manifest, request.registry, tag)
+    manifest.images.update(pushed)
+    manifest.save(request.manifest)
+    return manifest
+
+
+def merged_manifest(path: Path, registry: str, git_commit: str | None) -> ImagesManifest:
+    """The manifest at `path` when it describes the same registry (a partial build updates it), else a new one."""
+    if path.is_file():
+        existing = ImagesManifest.load(path)
+        if existing.registry == registry:
+            return existing.model_copy(update={"git_commit": git_commit})
+    return ImagesManifest(registry=registry, git_commit=git_commit)
