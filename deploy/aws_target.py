@@ -18,6 +18,7 @@ from deploy.stages import CONFIG_DIR, DeployError, InvocationResult, Stage, Stag
 from pipelines.settings import Settings
 
 ENDPOINT_TEMPLATE = Path(__file__).parent / "templates" / "endpoint-config-template.yml"
+DEFAULT_PROJECT = "deepfake-detector"
 MAX_RESPONSE_BYTES = 6 * 1024**2  # SageMaker's own cap on a real-time response
 # Stacks CloudFormation cannot update: a failed first creation must be deleted before the stage is created again.
 DELETE_BEFORE_CREATE = {"ROLLBACK_COMPLETE"}
@@ -46,8 +47,8 @@ class AwsProject(BaseModel):
     @classmethod
     def from_settings(cls, settings: Settings) -> "AwsProject":
         required = {
-            "DEEPFAKE_DEPLOY_PROJECT_ID": settings.deploy_project_id,
-            "DEEPFAKE_DEPLOY_BUCKET": settings.deploy_bucket,
+            "DEEPFAKE_PROJECT_ID": settings.project_id,
+            "DEEPFAKE_BUCKET": settings.bucket,
             "DEEPFAKE_DEPLOY_MODEL_ROLE_ARN": settings.deploy_model_role_arn,
         }
         missing = [name for name, value in required.items() if not value]
@@ -57,12 +58,12 @@ class AwsProject(BaseModel):
                 " (README, 'Deployment on AWS')"
             )
         return cls(
-            name=settings.deploy_project_name,
-            id=settings.deploy_project_id,
+            name=settings.project_name or DEFAULT_PROJECT,
+            id=settings.project_id,
             model_role_arn=settings.deploy_model_role_arn,
-            data_capture_uri=f"s3://{settings.deploy_bucket}/data-capture",
+            data_capture_uri=f"s3://{settings.bucket}/data-capture",
             endpoint_template=settings.deploy_endpoint_template or str(ENDPOINT_TEMPLATE),
-            region=settings.deploy_region,
+            region=settings.region,
             poll_seconds=settings.deploy_stack_poll_seconds,
             timeout_seconds=settings.deploy_stack_timeout_seconds,
         )

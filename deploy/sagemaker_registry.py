@@ -52,7 +52,7 @@ class SageMakerRegistry:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "SageMakerRegistry":
-        return cls(settings.deploy_bucket, region=settings.deploy_region)
+        return cls(settings.bucket, region=settings.region)
 
     def register(
         self,
@@ -154,9 +154,7 @@ class SageMakerRegistry:
                 raise ValueError(f"'{file}' is neither a local Path nor an s3:// URI: pass one of those")
             return file
         if not self.bucket:
-            raise ValueError(
-                f"cannot upload {file}: no bucket configured (set DEEPFAKE_DEPLOY_BUCKET or pass bucket=...)"
-            )
+            raise ValueError(f"cannot upload {file}: no bucket configured (set DEEPFAKE_BUCKET or pass bucket=...)")
         self.s3.upload_file(str(file), self.bucket, key)
         return f"s3://{self.bucket}/{key}"
 

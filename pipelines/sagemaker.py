@@ -165,9 +165,9 @@ class SageMakerTarget(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
-    pipeline_region: str
+    region: str
     pipeline_role_arn: str = Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")
-    pipeline_bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
     images: ImageResolver
     processing_instance_type: str
     training_instance_type: str
@@ -181,20 +181,20 @@ class SageMakerTarget(BaseModel):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "SageMakerTarget":
-        region = settings.pipeline_region or boto3.Session().region_name
+        region = settings.region or boto3.Session().region_name
         required = {
-            "pipeline_region": (region, "DEEPFAKE_PIPELINE_REGION=eu-west-1 (or AWS_REGION)"),
+            "region": (region, "DEEPFAKE_REGION=eu-west-1 (or AWS_REGION)"),
             "pipeline_role_arn": (settings.pipeline_role_arn, "DEEPFAKE_PIPELINE_ROLE_ARN=arn:aws:iam::<id>:role/<r>"),
-            "pipeline_bucket": (settings.pipeline_bucket, "DEEPFAKE_PIPELINE_BUCKET=<bucket for pipeline artifacts>"),
+            "bucket": (settings.bucket, "DEEPFAKE_BUCKET=<bucket for pipeline artifacts>"),
         }
         for field, (value, fix) in required.items():
             if not value:
                 raise CompileError(f"setting '{field}' is not set and SageMaker needs it: export {fix}")
         try:
             return cls(
-                pipeline_region=region,
+                region=region,
                 images=ImageResolver.from_settings(settings),
-                **settings.model_dump(include=set(cls.model_fields) - {"pipeline_region", "images"}),
+                **settings.model_dump(include=set(cls.model_fields) - {"region", "images"}),
             )
         except ValidationError as exc:
             raise CompileError(describe_validation_error(exc, "setting")) from exc
@@ -359,8 +359,8 @@ class _Compiler:
         self.pipeline = pipeline
         self.target = target
         self.session = PipelineSession(
-            boto_session=_offline_session(target.pipeline_region),
-            default_bucket=target.pipeline_bucket,
+            boto_session=_offline_session(target.region),
+            default_bucket=target.bucket,
             sagemaker_config={},  # no SDK defaults files: the definition depends on the DAG and settings only
         )
         self.parameters: dict[str, Parameter] = {
@@ -560,7 +560,7 @@ class _Compiler:
             on="/",
             values=[
                 "s3:/",
-                self.target.pipeline_bucket,
+                self.target.bucket,
                 ExecutionVariables.PIPELINE_NAME,
                 ExecutionVariables.PIPELINE_EXECUTION_ID,
                 step_name,

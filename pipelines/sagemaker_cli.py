@@ -15,9 +15,9 @@ from pipelines.settings import Settings
 
 EXIT_TIMED_OUT = 3
 SETTING_FLAGS = {
-    "region": "pipeline_region",
+    "region": "region",
     "role_arn": "pipeline_role_arn",
-    "bucket": "pipeline_bucket",
+    "bucket": "bucket",
     "image_registry": "image_registry",
     "images_manifest": "images_manifest",
 }
@@ -44,9 +44,9 @@ def add_compile_command(commands: argparse._SubParsersAction) -> None:
 def add_sagemaker_options(parser: argparse.ArgumentParser) -> None:
     """Flags that override the SageMaker settings (DEEPFAKE_* environment variables) for one command."""
     group = parser.add_argument_group("SageMaker (override DEEPFAKE_* settings)")
-    group.add_argument("--region", help="region of the pipeline (DEEPFAKE_PIPELINE_REGION)")
+    group.add_argument("--region", help="region of the pipeline (DEEPFAKE_REGION)")
     group.add_argument("--role-arn", help="IAM role of the pipeline and its jobs (DEEPFAKE_PIPELINE_ROLE_ARN)")
-    group.add_argument("--bucket", help="S3 bucket for step outputs (DEEPFAKE_PIPELINE_BUCKET)")
+    group.add_argument("--bucket", help="S3 bucket for step outputs (DEEPFAKE_BUCKET)")
     group.add_argument("--image-registry", help="registry of the images without a manifest (DEEPFAKE_IMAGE_REGISTRY)")
     group.add_argument("--images-manifest", type=Path, help="pushed images (DEEPFAKE_IMAGES_MANIFEST)")
 
@@ -77,7 +77,7 @@ def compile_command(args: argparse.Namespace) -> int:
         load_pipeline(args.pipeline),
         SageMakerTarget.from_settings(settings),
         parse_params(args.param),
-        settings.pipeline_project_name,
+        settings.project_name,
     )
     if args.out is None:
         sys.stdout.write(compiled.to_json())
@@ -95,12 +95,12 @@ def run_on_sagemaker(args: argparse.Namespace, pipeline: Pipeline, arguments: Ma
 
     settings = settings_from(args)
     target = SageMakerTarget.from_settings(settings)
-    compiled = compile_pipeline(pipeline, target, arguments, settings.pipeline_project_name)
+    compiled = compile_pipeline(pipeline, target, arguments, settings.project_name)
     runner = SageMakerRunner(
-        target.pipeline_region,
+        target.region,
         target.pipeline_role_arn,
-        project_name=settings.pipeline_project_name,
-        project_id=settings.pipeline_project_id,
+        project_name=settings.project_name,
+        project_id=settings.project_id,
         poll_seconds=settings.pipeline_poll_seconds,
     )
     try:

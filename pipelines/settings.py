@@ -12,6 +12,18 @@ class Settings(BaseSettings):
     runs_dir: Path = Path("runs")
     s3_stage_max_bytes: int = Field(100 * 1024**3, gt=0, description="Largest s3:// input the local runner downloads.")
 
+    # AWS, shared by the SageMaker target and the deployment.
+    region: str | None = Field(None, description="AWS region of pipelines, registry and endpoints (default: boto3's).")
+    bucket: str | None = Field(
+        None, description="S3 bucket for step outputs, checkpoints, registered model files and data capture."
+    )
+    project_name: str | None = Field(
+        None,
+        description="SageMaker project: pipelines are <project>-<pipeline>; stage stacks <project>-<stage>"
+        " (default deepfake-detector).",
+    )
+    project_id: str | None = Field(None, description="SageMaker project id, tagged sagemaker:project-id.")
+
     # Component images (written by the image build; read by the SageMaker compiler).
     images_manifest: Path = Field(Path("build/images.json"), description="Pushed image URIs, one a component.")
     image_registry: str | None = Field(
@@ -19,11 +31,7 @@ class Settings(BaseSettings):
     )
 
     # The SageMaker target (pipelines/sagemaker.py compiles, pipelines/sagemaker_run.py runs).
-    pipeline_region: str | None = Field(None, description="Region of the SageMaker pipeline (default: boto3's).")
     pipeline_role_arn: str | None = Field(None, description="IAM role the pipeline and its jobs run as.")
-    pipeline_bucket: str | None = Field(None, description="S3 bucket for step outputs, models and checkpoints.")
-    pipeline_project_name: str | None = Field(None, description="SageMaker project: names <project>-<pipeline>.")
-    pipeline_project_id: str | None = Field(None, description="SageMaker project id, tagged sagemaker:project-id.")
     processing_instance_type: str = Field("ml.m5.xlarge", description="Default of ProcessingInstanceType.")
     training_instance_type: str = Field("ml.g5.xlarge", description="Default of TrainingInstanceType.")
     processing_volume_gb: int = Field(30, ge=1, le=16384, description="Storage of each processing instance.")
@@ -44,10 +52,6 @@ class Settings(BaseSettings):
     pipeline_wait_seconds: float = Field(6 * 3600, ge=0, description="Longest `run --target sagemaker` waits.")
 
     # Deployment on AWS (deploy/aws_target.py, deploy/sagemaker_registry.py).
-    deploy_project_name: str = Field("deepfake-detector", description="SageMaker project; stacks are <name>-<stage>.")
-    deploy_project_id: str | None = Field(None, description="SageMaker project id, tagged sagemaker:project-id.")
-    deploy_region: str | None = Field(None, description="Region of the registry and endpoints (default: boto3's).")
-    deploy_bucket: str | None = Field(None, description="S3 bucket for registered model files and data capture.")
     deploy_model_role_arn: str | None = Field(None, description="IAM role the SageMaker model runs as.")
     deploy_endpoint_template: str | None = Field(
         None, description="Endpoint stack template: a file or an https:// S3 URL (default: the packaged one)."

@@ -202,14 +202,14 @@ def test_a_local_package_cannot_go_to_sagemaker(tmp_path: Path) -> None:
 
 
 def test_the_project_comes_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("DEEPFAKE_DEPLOY_PROJECT_ID", "DEEPFAKE_DEPLOY_BUCKET", "DEEPFAKE_DEPLOY_MODEL_ROLE_ARN"):
+    for name in ("DEEPFAKE_PROJECT_ID", "DEEPFAKE_BUCKET", "DEEPFAKE_DEPLOY_MODEL_ROLE_ARN"):
         monkeypatch.delenv(name, raising=False)
-    with pytest.raises(ValueError, match="DEEPFAKE_DEPLOY_PROJECT_ID, DEEPFAKE_DEPLOY_BUCKET, DEEPFAKE_DEPLOY_MODEL"):
+    with pytest.raises(ValueError, match="DEEPFAKE_PROJECT_ID, DEEPFAKE_BUCKET, DEEPFAKE_DEPLOY_MODEL"):
         AwsProject.from_settings(Settings())
     for name, value in {
-        "DEEPFAKE_DEPLOY_PROJECT_NAME": "detector",
-        "DEEPFAKE_DEPLOY_PROJECT_ID": "p-1",
-        "DEEPFAKE_DEPLOY_BUCKET": "project-bucket",
+        "DEEPFAKE_PROJECT_NAME": "detector",
+        "DEEPFAKE_PROJECT_ID": "p-1",
+        "DEEPFAKE_BUCKET": "project-bucket",
         "DEEPFAKE_DEPLOY_MODEL_ROLE_ARN": ROLE,
     }.items():
         monkeypatch.setenv(name, value)
@@ -217,6 +217,6 @@ def test_the_project_comes_from_settings(monkeypatch: pytest.MonkeyPatch) -> Non
     assert (project.name, project.id, project.model_role_arn) == ("detector", "p-1", ROLE)
     assert project.data_capture_uri == "s3://project-bucket/data-capture"
     assert project.endpoint_template == str(ENDPOINT_TEMPLATE)
-    monkeypatch.setenv("DEEPFAKE_DEPLOY_PROJECT_NAME", "Detector")
+    monkeypatch.setenv("DEEPFAKE_PROJECT_NAME", "Detector")
     with pytest.raises(ValueError, match="name"):
         AwsProject.from_settings(Settings())

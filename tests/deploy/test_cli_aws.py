@@ -18,9 +18,9 @@ IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/deepfake/serve:1.0.0"
 @pytest.fixture
 def deploy_env(aws: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     for name, value in {
-        "DEEPFAKE_DEPLOY_PROJECT_NAME": "deepfake",
-        "DEEPFAKE_DEPLOY_PROJECT_ID": "p-0123456789ab",
-        "DEEPFAKE_DEPLOY_BUCKET": BUCKET,
+        "DEEPFAKE_PROJECT_NAME": "deepfake",
+        "DEEPFAKE_PROJECT_ID": "p-0123456789ab",
+        "DEEPFAKE_BUCKET": BUCKET,
         "DEEPFAKE_DEPLOY_MODEL_ROLE_ARN": "arn:aws:iam::123456789012:role/deepfake-model",
         "DEEPFAKE_DEPLOY_STACK_POLL_SECONDS": "0.01",
         "DEEPFAKE_RUNS_DIR": str(tmp_path / "runs"),

@@ -140,10 +140,10 @@ def test_an_oversized_evaluation_is_refused(
 
 
 def test_local_files_need_a_bucket(aws: str, tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"no bucket configured.*DEEPFAKE_DEPLOY_BUCKET"):
+    with pytest.raises(ValueError, match=r"no bucket configured.*DEEPFAKE_BUCKET"):
         SageMakerRegistry(None).register(GROUP, *model_files(tmp_path, 1), IMAGE, ApprovalStatus.PENDING, "run")
 
 
 def test_settings_choose_the_bucket(aws: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DEEPFAKE_DEPLOY_BUCKET", "from-env")
+    monkeypatch.setenv("DEEPFAKE_BUCKET", "from-env")
     assert SageMakerRegistry.from_settings(Settings()).bucket == "from-env"

@@ -20,9 +20,9 @@ from pipelines.settings import Settings
 REGISTRY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
 # Every setting the compiler reads, given explicitly, so no DEEPFAKE_* variable of the machine changes the output.
 PLACEHOLDER_SETTINGS: dict[str, Any] = {
-    "pipeline_region": "eu-west-1",
+    "region": "eu-west-1",
     "pipeline_role_arn": "arn:aws:iam::123456789012:role/deepfake-pipeline",
-    "pipeline_bucket": "deepfake-pipeline-artifacts",
+    "bucket": "deepfake-pipeline-artifacts",
     "image_registry": REGISTRY,
     "images_manifest": Path("tests/pipelines/golden/no-images-manifest.json"),
     "processing_instance_type": "ml.m5.xlarge",

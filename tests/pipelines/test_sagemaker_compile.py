@@ -340,7 +340,7 @@ def test_a_dag_parameter_may_not_take_a_sagemaker_parameter_name() -> None:
     ("changes", "problem"),
     [
         ({"pipeline_role_arn": None}, "setting 'pipeline_role_arn' is not set.*DEEPFAKE_PIPELINE_ROLE_ARN"),
-        ({"pipeline_bucket": None}, "setting 'pipeline_bucket' is not set.*DEEPFAKE_PIPELINE_BUCKET"),
+        ({"bucket": None}, "setting 'bucket' is not set.*DEEPFAKE_BUCKET"),
         ({"pipeline_role_arn": "deepfake-role"}, "setting 'pipeline_role_arn'.*should match pattern"),
         ({"sharded_inputs": {"generate": "numbers"}}, "shards input 'numbers' of step 'generate'"),
     ],
@@ -409,9 +409,9 @@ def test_compiling_makes_no_network_call(tmp_path: Path) -> None:
     env |= {
         "HOME": str(tmp_path),
         "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
-        "DEEPFAKE_PIPELINE_REGION": str(settings.pipeline_region),
+        "DEEPFAKE_REGION": str(settings.region),
         "DEEPFAKE_PIPELINE_ROLE_ARN": str(settings.pipeline_role_arn),
-        "DEEPFAKE_PIPELINE_BUCKET": str(settings.pipeline_bucket),
+        "DEEPFAKE_BUCKET": str(settings.bucket),
         "DEEPFAKE_IMAGE_REGISTRY": str(settings.image_registry),
         "DEEPFAKE_IMAGES_MANIFEST": str(settings.images_manifest),
     }

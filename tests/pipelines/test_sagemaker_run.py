@@ -135,10 +135,10 @@ def test_an_aws_error_names_the_call(aws: str) -> None:
 @pytest.fixture
 def sagemaker_settings(aws: str, monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in PLACEHOLDER_SETTINGS.items():
-        if name.startswith(("pipeline_", "image")):
+        if name.startswith(("pipeline_", "image", "bucket")):
             monkeypatch.setenv(f"DEEPFAKE_{name.upper()}", str(value))
-    monkeypatch.setenv("DEEPFAKE_PIPELINE_REGION", REGION)
-    monkeypatch.setenv("DEEPFAKE_PIPELINE_PROJECT_NAME", "team-a")
+    monkeypatch.setenv("DEEPFAKE_REGION", REGION)
+    monkeypatch.setenv("DEEPFAKE_PROJECT_NAME", "team-a")
 
 
 def test_run_target_sagemaker_from_the_cli(sagemaker_settings: None, capsys: pytest.CaptureFixture[str]) -> None:
@@ -167,7 +167,7 @@ def test_a_local_input_is_refused_before_any_aws_call(
 def test_compile_writes_the_definition(sagemaker_settings: None, tmp_path: Path) -> None:
     out = tmp_path / "definition.json"
     assert main(["compile", TOY, "--out", str(out), "--param", "Epochs=7"]) == 0
-    expected = compile_pipeline(gated_training.pipeline, placeholder_target(pipeline_region=REGION), {"Epochs": "7"})
+    expected = compile_pipeline(gated_training.pipeline, placeholder_target(region=REGION), {"Epochs": "7"})
     assert out.read_text() == expected.to_json()
 
 
