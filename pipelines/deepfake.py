@@ -15,12 +15,12 @@ trained from scratch on the demo data did not generalise (test AUC 0.40); resnet
 from components.evaluate_model.component import COMPONENT as EVALUATE_MODEL
 from components.extract_faces.component import COMPONENT as EXTRACT_FACES
 from components.ingest_videos.component import COMPONENT as INGEST_VIDEOS
+from components.serve import IMAGE as SERVE_IMAGE
 from components.split_dataset.component import COMPONENT as SPLIT_DATASET
 from components.train_classifier.component import COMPONENT as TRAIN_CLASSIFIER
 from pipelines.dag import Pipeline, all_of, ge
 
 MODEL_GROUP = "deepfake-detector"
-SERVE_IMAGE = "deepfake/serve"
 AUC = "binary_classification_metrics.auc.value"
 ACCURACY = "binary_classification_metrics.accuracy.value"
 
