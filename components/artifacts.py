@@ -57,14 +57,28 @@ def pack_archive(folder: Path, archive: Path) -> None:
 
 
 def unpack_archive(archive: Path, destination: Path, max_bytes: int = MAX_ARCHIVE_BYTES) -> None:
-    """Extract with tarfile's `data` filter (no absolute paths, no links out, no devices) and a size cap."""
+    """Extract regular files and folders only, each inside `destination`, with a size cap; tarfile's `data` filter
+    (Python >= 3.11.4) also strips special permission bits. Older 3.11 releases (Debian bookworm's 3.11.2) get the
+    same member checks, so an archive never writes outside its folder or creates links or devices."""
     with tarfile.open(archive, "r:*") as tar:
         members = tar.getmembers()
         total = sum(member.size for member in members)
         if total > max_bytes:
             raise ArtifactError(f"{archive}: unpacks to {total} bytes, over the {max_bytes}-byte limit")
+        root = destination.resolve()
+        for member in members:
+            target = (root / member.name).resolve()
+            if not (member.isfile() or member.isdir()) or not target.is_relative_to(root):
+                raise ArtifactError(
+                    f"{archive}: member {member.name!r} is a link, device or path outside the archive's folder;"
+                    " artifacts hold regular files only"
+                )
+            member.mode &= 0o755
         destination.mkdir(parents=True, exist_ok=True)
-        tar.extractall(destination, members=members, filter="data")
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(destination, members=members, filter="data")
+        else:
+            tar.extractall(destination, members=members)
 
 
 JSON_REPORT = ArtifactType(

@@ -90,7 +90,8 @@ class DockerLauncher:
             layout.input_dir(name).mkdir(parents=True, exist_ok=True)
             mounts.append(_bind(source.resolve(), inside.input_dir(name), read_only=True))
             mounts += _link_targets(source, read_only=True)
-        command = [self.docker.executable, "run", "--rm", "--network", "none", "--user", self.user]
+        # --init: the entry is not PID 1, so SIGTERM (and Ctrl-C through docker's signal proxy) stops it.
+        command = [self.docker.executable, "run", "--rm", "--init", "--network", "none", "--user", self.user]
         command += ["--shm-size", self.shm_size]
         for mount in mounts:
             command += ["--mount", mount]

@@ -101,17 +101,13 @@ def select(targets: list[ImageTarget], names: tuple[str, ...]) -> list[ImageTarg
 
 
 def git_tag(context: Path) -> str | None:
-    """The short commit, with `-dirty` when the working tree has changes (the image holds uncommitted code)."""
+    """The short commit, `-dirty` when files changed or were added (the image may hold code no commit has)."""
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=context, capture_output=True, text=True, check=True
         ).stdout.strip()
         changes = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=context,
-            capture_output=True,
-            text=True,
-            check=True,
+            ["git", "status", "--porcelain"], cwd=context, capture_output=True, text=True, check=True
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None

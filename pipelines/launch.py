@@ -62,7 +62,10 @@ def run_logged(
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
 ) -> int:
-    """Run `command` to completion, copying its merged stdout and stderr to `log` (and `echo`) line by line."""
+    """Run `command` to completion, copying its merged stdout and stderr to `log` (and `echo`) line by line.
+
+    Each line is flushed, so `tail -f step.log` follows a long step (training) while it runs.
+    """
     process = subprocess.Popen(
         list(command),
         cwd=cwd,
@@ -75,6 +78,7 @@ def run_logged(
     assert process.stdout is not None
     for line in process.stdout:
         log.write(line)
+        log.flush()
         if echo is not None:
             echo(line.rstrip("\n"))
     return process.wait()

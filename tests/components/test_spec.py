@@ -143,15 +143,48 @@ def test_archives_round_trip_and_are_deterministic(tmp_path: Path) -> None:
     assert (tmp_path / "out/nested/weights.bin").read_bytes() == b"\x00\x01"
 
 
-def test_unpacking_refuses_paths_that_escape(tmp_path: Path) -> None:
-    archive = tmp_path / "evil.tar.gz"
-    with tarfile.open(archive, "w:gz") as tar:
-        member = tarfile.TarInfo("../escaped.txt")
-        member.size = 2
-        tar.addfile(member, io.BytesIO(b"hi"))
-    with pytest.raises(tarfile.OutsideDestinationError):
+def _archive_with(path: Path, member: tarfile.TarInfo) -> Path:
+    with tarfile.open(path, "w:gz") as tar:
+        tar.addfile(member, io.BytesIO(b"hi") if member.isfile() else None)
+    return path
+
+
+def _escaping() -> tarfile.TarInfo:
+    member = tarfile.TarInfo("../escaped.txt")
+    member.size = 2
+    return member
+
+
+def _link() -> tarfile.TarInfo:
+    member = tarfile.TarInfo("weights.bin")
+    member.type, member.linkname = tarfile.SYMTYPE, "/etc/passwd"
+    return member
+
+
+@pytest.mark.parametrize("member", [_escaping, _link])
+@pytest.mark.parametrize("data_filter", [True, False], ids=["python>=3.11.4", "older 3.11 without the data filter"])
+def test_unpacking_refuses_paths_that_escape_and_links(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, member, data_filter: bool
+) -> None:
+    if not data_filter:
+        monkeypatch.delattr(tarfile, "data_filter")
+    archive = _archive_with(tmp_path / "evil.tar.gz", member())
+    with pytest.raises(ArtifactError, match="link, device or path outside the archive's folder"):
         unpack_archive(archive, tmp_path / "out")
-    assert not (tmp_path / "escaped.txt").exists()
+    assert not (tmp_path / "escaped.txt").exists() and not (tmp_path / "out" / "weights.bin").exists()
+
+
+def test_unpacking_without_the_data_filter_still_extracts_and_drops_special_bits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delattr(tarfile, "data_filter")
+    member = tarfile.TarInfo("nested/run.sh")
+    member.size, member.mode = 2, 0o4777
+    with tarfile.open(tmp_path / "a.tar.gz", "w:gz") as tar:
+        tar.addfile(member, io.BytesIO(b"hi"))
+    unpack_archive(tmp_path / "a.tar.gz", tmp_path / "out")
+    assert (tmp_path / "out/nested/run.sh").read_bytes() == b"hi"
+    assert (tmp_path / "out/nested/run.sh").stat().st_mode & 0o7777 == 0o755
 
 
 def test_unpacking_refuses_archives_over_the_size_cap(tmp_path: Path) -> None:

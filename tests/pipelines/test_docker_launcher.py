@@ -43,7 +43,7 @@ def test_a_processing_step_runs_as_the_user_without_network_with_inputs_read_onl
     faces.mkdir()
     call = invocation(tmp_path, inputs={"faces": faces})
     command = DockerLauncher(ImageResolver()).command(call, "img:1")
-    assert command[:2] == ["docker", "run"] and "--rm" in command
+    assert command[:2] == ["docker", "run"] and {"--rm", "--init"} <= set(command)
     assert command[command.index("--user") + 1] == f"{os.getuid()}:{os.getgid()}"
     assert command[command.index("--network") + 1] == "none"
     assert mounts(command) == [

@@ -224,7 +224,7 @@ def test_the_cli_refuses_a_registry_with_a_scheme(capsys: pytest.CaptureFixture[
     assert "registry 'https://example.com' must be a host" in capsys.readouterr().err
 
 
-def test_the_default_tag_is_the_commit_marked_dirty_when_tracked_files_changed(tmp_path: Path) -> None:
+def test_the_default_tag_is_the_commit_marked_dirty_by_changed_or_new_files(tmp_path: Path) -> None:
     def git(*arguments: str) -> str:
         return subprocess.run(
             ["git", "-c", "user.name=t", "-c", "user.email=t@t", *arguments],
@@ -240,7 +240,9 @@ def test_the_default_tag_is_the_commit_marked_dirty_when_tracked_files_changed(t
     git("add", "file.txt")
     git("commit", "-q", "-m", "one")
     commit = git("rev-parse", "--short", "HEAD")
-    (tmp_path / "untracked.txt").write_text("x")
     assert git_tag(tmp_path) == commit
     (tmp_path / "file.txt").write_text("two")
+    assert git_tag(tmp_path) == f"{commit}-dirty"
+    git("checkout", "--", "file.txt")
+    (tmp_path / "new_module.py").write_text("x = 1\n")
     assert git_tag(tmp_path) == f"{commit}-dirty"
