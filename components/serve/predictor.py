@@ -150,6 +150,10 @@ class Predictor:
                 with warnings.catch_warnings():
                     warnings.simplefilter("error", Image.DecompressionBombWarning)
                     return np.asarray(image.convert("RGB"))
+        except Image.DecompressionBombError as exc:
+            raise InputError(
+                413, f"image is over the limit of {self.settings.max_image_pixels} pixels ({exc}): send a smaller image"
+            ) from exc
         except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombWarning) as exc:
             raise InputError(400, f"the body is not a readable JPEG or PNG image ({exc})") from exc
 

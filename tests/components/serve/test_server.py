@@ -2,8 +2,10 @@
 
 import io
 import json
-import threading
-import time
+import signal
+import socket
+import struct
+import zlib
 from pathlib import Path
 
 import boto3
@@ -81,6 +83,18 @@ def _bomb() -> bytes:
     return encode(np.zeros((9000, 9000), np.uint8), "PNG")
 
 
+def _huge_png_header() -> bytes:
+    """A PNG whose header declares 20000 x 20000 pixels, past the size Pillow refuses to even open."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 20_000, 20_000, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    )
+
+
 @pytest.mark.parametrize(
     ("body", "content_type", "status", "problem"),
     [
@@ -94,6 +108,7 @@ def _bomb() -> bytes:
         (b'{"s3_uri": "http://x/y.mp4"}', "application/json", 400, "s3_uri"),
         (b'{"s3_uri": "s3://b/k", "extra": 1}', "application/json", 400, "extra"),
         (_bomb(), "image/png", 413, "over the limit of 40000000 pixels"),
+        (_huge_png_header(), "image/png", 413, "over the limit of 40000000 pixels"),
     ],
 )
 def test_bad_input_is_a_4xx_naming_the_problem_and_the_worker_stays_up(
@@ -147,12 +162,22 @@ def test_sigterm_lets_the_request_in_flight_finish(trained_model: Path, clips: d
     server = start_server(
         ["--model-dir", str(tmp_path / "model.tar.gz"), "--port", str(port), "--workers", "2"], {}, log, port
     )
-    answers = []
-    request = threading.Thread(target=lambda: answers.append(server.invoke(clips["fake"].read_bytes(), "video/mp4")))
-    request.start()
-    time.sleep(0.05)
-    code = server.stop()
-    request.join()
-    assert answers and answers[0][0] == 200 and answers[0][1]["label"] == "FAKE"
+    body = clips["fake"].read_bytes()
+    with socket.create_connection(("127.0.0.1", port), timeout=120) as client:
+        # `Expect: 100-continue` makes the request observable in flight: the server says 100 once the app reads it.
+        client.sendall(
+            b"POST /invocations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: video/mp4\r\n"
+            + f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\n\r\n".encode()
+        )
+        assert client.recv(1024).startswith(b"HTTP/1.1 100 Continue")
+        server.process.send_signal(signal.SIGTERM)
+        client.sendall(body)
+        response = client.makefile("rb")
+        head = response.readline()
+        headers = dict(line.decode().strip().lower().split(": ", 1) for line in iter(response.readline, b"\r\n"))
+        payload = response.read(int(headers["content-length"]))
+    assert head.startswith(b"HTTP/1.1 200"), head
+    assert json.loads(payload)["label"] == "FAKE"
+    code = server.process.wait(timeout=60)
     assert code in (0, -15)  # uvicorn re-raises the signal it handled, after a clean shutdown
     assert "Finished server process" in log.read_text()
