@@ -99,6 +99,7 @@ def test_it_loads_the_specs_from_a_url_and_reuses_the_cached_steps(
     videos: Path, runs: Path, spec_server: tuple[str, Path, list[str]]
 ) -> None:
     url, _, requested = spec_server
+    assert run_example(videos, runs).returncode == 0  # from the files (cached when the test above ran first)
     completed = run_example(videos, runs, specs=url)
     assert completed.returncode == 0, completed.stderr
     assert sorted(requested) == ["/extract-faces.json", "/ingest-videos.json"]
