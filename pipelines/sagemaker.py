@@ -178,6 +178,8 @@ class SageMakerTarget(BaseModel):
     step_cache: bool
     cache_expire_after: str
     training_checkpoints: bool
+    job_retries: int
+    job_retry_interval_seconds: int
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "SageMakerTarget":
@@ -469,7 +471,7 @@ class _Compiler:
             step_args=step_args,
             property_files=[file for key, file in self.property_files.items() if key[0] == step.name],
             cache_config=self._cache(step),
-            retry_policies=_job_retry_policies(step.retry),
+            retry_policies=self._retry_policies(step.retry),
         )
 
     def _training(self, step: ComponentStep) -> TrainingStep:
@@ -499,7 +501,7 @@ class _Compiler:
             # Past the telemetry wrapper, which would call STS and S3; the pipeline-capturing fit lies beneath it.
             step_args=Estimator.fit.__wrapped__(estimator, inputs=channels),
             cache_config=self._cache(step),
-            retry_policies=_job_retry_policies(step.retry),
+            retry_policies=self._retry_policies(step.retry),
         )
 
     def _register(self, step: RegisterStep) -> ModelStep:
@@ -571,6 +573,14 @@ class _Compiler:
     def _cache(self, step: ComponentStep) -> CacheConfig:
         enabled = self.target.step_cache and step.cache
         return CacheConfig(enable_caching=enabled, expire_after=self.target.cache_expire_after if enabled else None)
+
+    def _retry_policies(self, retry: RetryPolicy) -> list[Any]:
+        """The DAG's policy when it asks for retries; otherwise the settings' infrastructure retries."""
+        if retry.max_attempts <= 1:
+            retry = RetryPolicy(
+                max_attempts=self.target.job_retries + 1, interval_seconds=self.target.job_retry_interval_seconds
+            )
+        return _job_retry_policies(retry)
 
     def _conditions(self, condition: Condition) -> list[Any]:
         """A top-level all_of is the ConditionStep's own list (SageMaker ANDs it); nested ones use De Morgan."""

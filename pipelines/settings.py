@@ -43,6 +43,14 @@ class Settings(BaseSettings):
     )
     step_cache: bool = Field(True, description="SageMaker step caching for steps that allow it.")
     cache_expire_after: str = Field("P30D", pattern=r"^P", description="ISO 8601 duration a cached step stays valid.")
+    job_retries: int = Field(
+        2,
+        ge=0,
+        le=19,
+        description="Retries of a SageMaker job that failed on the service's side (internal error, capacity,"
+        " throttling) for steps without a DAG retry policy; a failing container is never retried there.",
+    )
+    job_retry_interval_seconds: int = Field(60, ge=1, description="Wait before the first of those retries (doubling).")
     training_checkpoints: bool = Field(
         True,
         description="Checkpoint training to S3 per execution (a retried job resumes). SageMaker's training cache key"

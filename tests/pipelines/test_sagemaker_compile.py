@@ -246,7 +246,10 @@ def test_retries_and_caching_follow_the_dag_and_settings() -> None:
     for policy in fit["RetryPolicies"]:  # 3 attempts = 2 retries; SageMaker's interval is whole seconds
         assert (policy["MaxAttempts"], policy["IntervalSeconds"], policy["BackoffRate"]) == (2, 2, 3.0)
     assert steps["generate"]["CacheConfig"] == {"Enabled": True, "ExpireAfter": "P30D"}
-    assert "RetryPolicies" not in steps["generate"]
+    for policy in steps["generate"]["RetryPolicies"]:  # no DAG policy: the settings' infrastructure retries
+        assert (policy["MaxAttempts"], policy["IntervalSeconds"], policy["BackoffRate"]) == (2, 60, 2.0)
+    unretried = all_steps(compile_pipeline(pipeline, placeholder_target(job_retries=0)).definition)
+    assert "RetryPolicies" not in unretried["generate"] and len(unretried["fit"]["RetryPolicies"]) == 2
     uncached = all_steps(compile_pipeline(pipeline, placeholder_target(step_cache=False)).definition)
     assert {step["CacheConfig"]["Enabled"] for step in uncached.values() if "CacheConfig" in step} == {False}
 
