@@ -168,7 +168,8 @@ def json_gets(value: Any) -> list[dict[str, Any]]:
 
 
 def processing_inputs(step: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    return {item["InputName"]: item["S3Input"] for item in step["Arguments"]["ProcessingInputs"]}
+    """A step without inputs has no ProcessingInputs key at all."""
+    return {item["InputName"]: item["S3Input"] for item in step["Arguments"].get("ProcessingInputs", [])}
 
 
 def processing_outputs(step: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

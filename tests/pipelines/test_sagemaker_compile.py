@@ -85,16 +85,19 @@ def compiled(deepfake: Pipeline) -> dict[str, Any]:
     return compile_pipeline(deepfake, placeholder_target(), {"InputData": DATA_URI}).definition
 
 
-def test_every_step_runs_the_component_contract(deepfake: Pipeline, compiled: dict[str, Any], tmp_path: Path) -> None:
+@pytest.mark.parametrize("pipeline_name", sorted(BUILTIN_PIPELINES))
+def test_every_step_runs_the_component_contract(pipeline_name: str, tmp_path: Path) -> None:
     """Image, entrypoint, container paths, channels and params are what the component's entry reads."""
+    pipeline = load_pipeline(pipeline_name)
+    compiled = compile_pipeline(pipeline, placeholder_target(), s3_inputs(pipeline)).definition
     steps, values = all_steps(compiled), defaults(compiled)
     sharded = placeholder_settings().sharded_inputs
-    for name, step in deepfake.steps.items():
+    for name, step in pipeline.steps.items():
         if not isinstance(step, ComponentStep):
             continue
         spec, arguments = step.component, steps[name]["Arguments"]
         layout = ContainerLayout(spec.kind)
-        expected = encode_values(spec.params_schema, deepfake.resolve_params(step, values))
+        expected = encode_values(spec.params_schema, pipeline.resolve_params(step, values))
         if name in sharded:
             expected["input_distribution"] = "ShardedByS3Key"
         image = f"{REGISTRY}/{spec.image}:{spec.version}"
@@ -213,7 +216,10 @@ def test_every_builtin_pipeline_compiles_to_stable_json(name: str) -> None:
     first = compile_pipeline(pipeline, target, s3_inputs(pipeline))
     second = compile_pipeline(pipeline, target, s3_inputs(pipeline))
     assert first.to_json() == second.to_json()
-    assert set(all_steps(first.definition)) == set(pipeline.steps)
+    steps, owners = all_steps(first.definition), branch_owners(first.definition)
+    assert set(steps) == set(pipeline.steps)
+    for step_name in pipeline.steps:  # the same edges as the DAG the local runner walks
+        assert dependencies(steps[step_name], owners) == pipeline.dependencies(step_name), step_name
     assert set(defaults(first.definition)) == set(sagemaker_parameters(pipeline, target))
 
 
