@@ -3,6 +3,7 @@ import logging
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -418,3 +419,32 @@ def test_augmentations_depend_only_on_seed_epoch_and_face_not_on_loader_workers(
     in_process = [pixels for pixels, _, _ in DataLoader(images, batch_sampler=batches, num_workers=0)]
     in_worker = [pixels for pixels, _, _ in DataLoader(images, batch_sampler=batches, num_workers=1)]
     assert all(torch.equal(left, right) for left, right in zip(in_process, in_worker, strict=True))
+
+
+def test_two_processes_train_data_parallel_under_torchrun(dataset: Path, tmp_path: Path) -> None:
+    """The real relaunch: SM_NUM_GPUS=2 on one host starts two gloo ranks on the CPU; rank 0 writes the model."""
+    base = prepare_job(tmp_path, dataset, HYPERPARAMETERS)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = {
+        "SAGEMAKER_BASE_DIR": str(base),
+        "PATH": os.environ["PATH"],
+        "OMP_NUM_THREADS": "1",
+        "SM_NUM_GPUS": "2",
+        "MASTER_PORT": str(port),
+    }
+    job = subprocess.run(
+        [sys.executable, "-m", "components.train_classifier", "train"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=280,
+        check=False,
+    )
+    log = job.stdout + job.stderr
+    assert job.returncode == 0, log[-3000:]
+    assert "relaunching under torchrun" in log and "(2 process(es)," in log
+    assert sum(bool(METRIC_LINE.search(line)) for line in log.splitlines()) == EPOCHS  # logged by rank 0 only
+    _, config = load_model(base / "model")
+    assert config.training["train_faces"] == 32 and config.training["epochs_run"] == EPOCHS
