@@ -177,6 +177,13 @@ def test_every_component_and_the_server_have_an_image_whose_entrypoint_is_the_sp
             assert specs[name].entrypoint == ("python", "-m", f"components.{folder}")
 
 
+def test_every_image_defaults_to_the_same_public_base_and_takes_another() -> None:
+    for target in image_targets():
+        text = target.dockerfile.read_text()
+        assert re.findall(r"^ARG BASE_IMAGE=(\S+)$", text, re.MULTILINE) == ["python:3.11-slim-bookworm"], target.name
+        assert re.findall(r"^FROM (.+)$", text, re.MULTILINE) == ["${BASE_IMAGE}"], target.name
+
+
 def test_torch_images_start_with_the_same_layers_so_docker_shares_them() -> None:
     prefixes = set()
     for target in image_targets():
