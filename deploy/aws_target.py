@@ -212,6 +212,11 @@ class CloudFormationTarget:
         stack = self.project.stack_name(stage)
         return self._outputs(stack).get("ModelPackageName") if self._status(stack) else None
 
+    def deployed_package(self, config: StageConfig) -> str | None:
+        """From the package ARN (`...:model-package/<group>/<version>`), as the template passes it to the server."""
+        arn = self.deployed_package_arn(config.stage)
+        return arn.split(":model-package/", 1)[1] if arn else None
+
     def _template(self) -> dict[str, str]:
         location = self.project.endpoint_template
         if location.startswith("https://"):

@@ -137,9 +137,8 @@ def stop_stages(rollout: Rollout, stages: list[Stage]) -> int:
 
 
 def run_smoke_test(rollout: Rollout, stage: Stage, out: Path | None) -> int:
-    serving = rollout.history.serving(stage)
-    package = f"{rollout.group}/{serving[-1]}" if serving else ""
-    result = smoke_test(rollout.target, rollout.config(stage), package, rollout.samples_file)
+    config = rollout.config(stage)
+    result = smoke_test(rollout.target, config, rollout.target.deployed_package(config) or "", rollout.samples_file)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(result.model_dump_json(indent=2))

@@ -68,6 +68,7 @@ class LocalTarget:
                 },
             )
         self.pid_file(config.stage).write_text(str(process.pid))
+        self.package_file(config.stage).write_text(f"{package.group}/{package.version}")
         deadline = time.monotonic() + self.start_timeout_s
         while time.monotonic() < deadline:
             if process.poll() is not None:
@@ -116,6 +117,7 @@ class LocalTarget:
     def stop(self, stage: Stage) -> bool:
         pid = self.running(stage)
         self.pid_file(stage).unlink(missing_ok=True)
+        self.package_file(stage).unlink(missing_ok=True)
         if pid is None:
             return False
         os.killpg(pid, signal.SIGTERM)
@@ -129,8 +131,15 @@ class LocalTarget:
     def where(self, config: StageConfig) -> tuple[str, bool]:
         return self.url(config), self._answers(config)
 
+    def deployed_package(self, config: StageConfig) -> str | None:
+        path = self.package_file(config.stage)
+        return path.read_text() if self.running(config.stage) and path.is_file() else None
+
     def pid_file(self, stage: Stage) -> Path:
         return self.folder / f"{stage.value}.pid"
+
+    def package_file(self, stage: Stage) -> Path:
+        return self.folder / f"{stage.value}.package"
 
     def log_file(self, stage: Stage) -> Path:
         return self.folder / f"{stage.value}.log"

@@ -91,3 +91,7 @@ class StageTarget(Protocol):
     def where(self, config: StageConfig) -> tuple[str, bool]:
         """The stage's endpoint, and whether it is up."""
         ...
+
+    def deployed_package(self, config: StageConfig) -> str | None:
+        """`group/version` the stage was deployed with (what its verdicts name); None when it serves nothing."""
+        ...

@@ -66,6 +66,12 @@ def stack_resources(stack: str) -> dict[str, str]:
     return {item["LogicalResourceId"]: item["PhysicalResourceId"].split("/")[-1] for item in summaries}
 
 
+def served_environment(stack: str) -> str:
+    """What the serving container is told it serves (DEEPFAKE_SERVE_MODEL_PACKAGE)."""
+    model = boto3.client("sagemaker").describe_model(ModelName=stack_resources(stack)["Model"])
+    return model["PrimaryContainer"]["Environment"]["DEEPFAKE_SERVE_MODEL_PACKAGE"]
+
+
 def served_package(stack: str) -> str:
     model = boto3.client("sagemaker").describe_model(ModelName=stack_resources(stack)["Model"])
     return model["PrimaryContainer"]["ModelPackageName"]
@@ -116,7 +122,10 @@ def test_the_staging_stack_is_created_from_the_endpoint_template(packages: list[
     assert resources["Endpoint"] == endpoint
     assert sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointStatus"] == "InService"
     model = sagemaker.describe_model(ModelName=resources["Model"])
-    assert model["PrimaryContainer"] == {"ModelPackageName": packages[1].arn}
+    assert model["PrimaryContainer"] == {
+        "ModelPackageName": packages[1].arn,
+        "Environment": {"DEEPFAKE_SERVE_MODEL_PACKAGE": f"{GROUP}/{packages[1].version}"},
+    }
     assert model["ExecutionRoleArn"] == ROLE
     endpoint_config = sagemaker.describe_endpoint_config(EndpointConfigName=resources["EndpointConfig"])
     (variant,) = endpoint_config["ProductionVariants"]
@@ -143,6 +152,7 @@ def test_a_new_package_updates_the_stack_and_restore_brings_the_previous_one_bac
     target.deploy(packages[1], config)
     assert served_package("deepfake-staging") == packages[1].arn
     assert target.deployed_package_arn(Stage.STAGING) == packages[1].arn
+    assert target.deployed_package(config) == f"{GROUP}/{packages[1].version}" == served_environment("deepfake-staging")
 
     target.restore(config, packages[0])
 

@@ -32,9 +32,11 @@ def register(registry: LocalRegistry, model: Path, scratch: Path) -> int:
 
 
 def always_fake(trained_model: Path, folder: Path) -> Path:
-    """The trained model with its head's bias pushed up: it calls everything FAKE (a broken model)."""
+    """The trained model with its head cut off from the features: a constant logit of 25, FAKE for everything (a
+    broken model). Only pushing the bias up is not enough: the trained head's logits reach -70 on clear REAL clips."""
     network, config = load_model(trained_model)
     with torch.no_grad():
+        network.fc.weight.zero_()
         network.fc.bias.fill_(25.0)
     save_model(folder, network, config)
     return folder
@@ -106,10 +108,12 @@ def test_approve_stage_promote_then_a_broken_model_is_rolled_back_and_prod_keeps
     assert rollout.history.events(Stage.STAGING)[-1].outcome is Outcome.FAILED
     assert rollout.history.serving(Stage.STAGING) == [good]
     assert rollout.history.serving(Stage.PROD) == [good]
+    assert rollout.target.deployed_package(rollout.config(Stage.STAGING)) == f"{GROUP}/{good}"
 
     event = rollout.rollback(Stage.PROD)
     assert event.detail == "stage removed: nothing before it"
     assert rollout.target.where(rollout.config(Stage.PROD))[1] is False
+    assert rollout.target.deployed_package(rollout.config(Stage.PROD)) is None
     assert rollout.target.where(rollout.config(Stage.STAGING))[1] is True
 
 
