@@ -66,8 +66,10 @@ fi
 if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
     say "building $BASE_IMAGE with debootstrap (a few minutes)"
     rootfs=$(mktemp -d "$STATE_DIR/rootfs.XXXXXX")
-    trap 'rm -rf "$rootfs"' EXIT
-    debootstrap --variant=minbase --include="$BASE_PACKAGES" bookworm "$rootfs" "$DEBIAN_MIRROR" >"$STATE_DIR/debootstrap.log"
+    trap 'rm -rf --one-file-system "$rootfs"' EXIT  # never into a /proc or /sys left mounted inside it
+    debootstrap --variant=minbase --include="$BASE_PACKAGES" bookworm "$rootfs" "$DEBIAN_MIRROR" \
+        >"$STATE_DIR/debootstrap.log" 2>&1 \
+        || { echo "setup: debootstrap failed; see $STATE_DIR/debootstrap.log" >&2; exit 1; }
     cp "$HOST_CA_BUNDLE" "$rootfs/etc/ssl/host-ca-bundle.crt"
     rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
     tar -C "$rootfs" -c . | docker import \

@@ -99,12 +99,14 @@ def test_approve_stage_promote_then_a_broken_model_is_rolled_back_and_prod_keeps
     assert (event.stage, event.version, event.outcome) == (Stage.PROD, good, Outcome.PROMOTED)
     assert served_version(rollout, Stage.PROD, clips["real"]) == (f"{GROUP}/{good}", "REAL")
 
+    prod_process = rollout.target.running(Stage.PROD)
     broken = register(rollout.registry, always_fake(trained_model, tmp_path / "broken"), tmp_path)
     with pytest.raises(RolloutError, match=rf"expected REAL, got FAKE[\s\S]*staging was rolled back to version {good}"):
         rollout.to_staging()
     assert broken == good + 1
     assert served_version(rollout, Stage.STAGING, clips["real"]) == (f"{GROUP}/{good}", "REAL")
     assert served_version(rollout, Stage.PROD, clips["real"]) == (f"{GROUP}/{good}", "REAL")
+    assert prod_process is not None and rollout.target.running(Stage.PROD) == prod_process  # never restarted
     assert rollout.history.events(Stage.STAGING)[-1].outcome is Outcome.FAILED
     assert rollout.history.serving(Stage.STAGING) == [good]
     assert rollout.history.serving(Stage.PROD) == [good]

@@ -94,6 +94,7 @@ def server(sagemaker_layout: Path, moto_endpoint: str, tmp_path_factory: pytest.
         "DEEPFAKE_SERVE_MODEL_PACKAGE": "deepfake-detector/7",
         "DEEPFAKE_SERVE_MAX_FRAME_PIXELS": str(100_000),
         "DEEPFAKE_SERVE_MAX_FRAMES": "60",
+        "DEEPFAKE_SERVE_MAX_S3_BYTES": str(1024 * 1024),
         "AWS_ENDPOINT_URL": moto_endpoint,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",

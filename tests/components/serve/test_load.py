@@ -42,12 +42,14 @@ def test_concurrent_clients_get_no_5xx_and_memory_stays_flat(trained_model: Path
 
     statuses: list[int] = []
     memory = []
-    with ThreadPoolExecutor(CLIENTS) as pool:
-        for _ in range(ROUNDS):
-            for result in pool.map(client, range(CLIENTS), [REQUESTS // ROUNDS] * CLIENTS):
-                statuses.extend(result)
-            memory.append(tree_rss_bytes(server.process.pid))
-    server.stop()
+    try:
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            for _ in range(ROUNDS):
+                for result in pool.map(client, range(CLIENTS), [REQUESTS // ROUNDS] * CLIENTS):
+                    statuses.extend(result)
+                memory.append(tree_rss_bytes(server.process.pid))
+    finally:
+        server.stop()
 
     assert len(statuses) == CLIENTS * REQUESTS
     assert not [status for status in statuses if status >= 500]

@@ -144,6 +144,30 @@ def test_a_video_in_s3_is_fetched_and_scored(server: Server, clips: dict[str, Pa
     assert verdict["label"] == "FAKE"
     status, error = server.invoke(json.dumps({"s3_uri": "s3://videos/missing.mp4"}).encode(), "application/json")
     assert status == 422 and "cannot read s3://videos/missing.mp4" in error["error"]
+    s3.put_object(Bucket="videos", Key="in/long.mp4", Body=b"\0" * (1024 * 1024 + 1))  # the server allows 1 MiB
+    status, error = server.invoke(json.dumps({"s3_uri": "s3://videos/in/long.mp4"}).encode(), "application/json")
+    assert status == 413 and "is 1048577 bytes, over the limit of 1048576" in error["error"]
+
+
+@pytest.mark.parametrize(("name", "content_type"), [("clip.mkv", "video/x-matroska"), ("clip.mov", "video/quicktime")])
+def test_other_containers_decord_reads_are_scored_like_mp4(
+    server: Server, tmp_path: Path, name: str, content_type: str
+) -> None:
+    status, verdict = server.invoke(face_clip(tmp_path / name, frames=40).read_bytes(), content_type)
+    assert status == 200, verdict
+    assert verdict["label"] == "REAL" and verdict["faces_found"] == 16
+
+
+def test_a_declared_body_far_over_the_limit_is_refused_before_it_is_sent(server: Server) -> None:
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as client:
+        client.sendall(
+            b"POST /invocations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: video/mp4\r\n"
+            b"Content-Length: 1000000000\r\n\r\n"
+        )
+        answer = client.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert b"body of 1000000000 bytes is over the limit of 6291456 bytes" in answer
 
 
 def test_a_bad_model_folder_stops_the_server_before_it_starts(tmp_path: Path) -> None:
