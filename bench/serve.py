@@ -19,7 +19,8 @@ from pathlib import Path
 from components.classifier.model import ModelConfig, build_network, save_model
 from components.serve.predictor import Predictor
 from components.serve.settings import ServeSettings
-from tests.components.serve.conftest import free_port, start_server
+from tests.components.serve.conftest import start_server
+from tests.conftest import free_port
 from tests.media import face_clip
 
 

@@ -2,7 +2,6 @@
 
 import io
 import json
-import socket
 import subprocess
 import time
 import urllib.error
@@ -24,6 +23,7 @@ from pipelines.images import ImagesManifest
 from pipelines.launch import SubprocessLauncher
 from pipelines.local import LocalRunner
 from pipelines.records import StepState
+from tests.conftest import free_port
 from tests.media import face_clip
 
 MANIFEST_TYPES = ", ".join(
@@ -111,12 +111,6 @@ def test_a_step_in_its_pulled_image_writes_exactly_what_the_subprocess_runner_wr
         assert (pushed.uri in log) == (name == "docker")
     assert set(outputs["docker"]) == {"train.jsonl", "validation.jsonl", "test.jsonl", "counts.json"}
     assert outputs["docker"] == outputs["subprocess"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

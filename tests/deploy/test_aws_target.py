@@ -66,15 +66,14 @@ def stack_resources(stack: str) -> dict[str, str]:
     return {item["LogicalResourceId"]: item["PhysicalResourceId"].split("/")[-1] for item in summaries}
 
 
-def served_environment(stack: str) -> str:
-    """What the serving container is told it serves (DEEPFAKE_SERVE_MODEL_PACKAGE)."""
+def served_container(stack: str) -> dict:
+    """The stage model's container: its ModelPackageName and the Environment the server reads."""
     model = boto3.client("sagemaker").describe_model(ModelName=stack_resources(stack)["Model"])
-    return model["PrimaryContainer"]["Environment"]["DEEPFAKE_SERVE_MODEL_PACKAGE"]
+    return model["PrimaryContainer"]
 
 
 def served_package(stack: str) -> str:
-    model = boto3.client("sagemaker").describe_model(ModelName=stack_resources(stack)["Model"])
-    return model["PrimaryContainer"]["ModelPackageName"]
+    return served_container(stack)["ModelPackageName"]
 
 
 def test_rendered_configs_carry_the_newest_approved_package_the_stage_settings_and_tags(
@@ -152,7 +151,9 @@ def test_a_new_package_updates_the_stack_and_restore_brings_the_previous_one_bac
     target.deploy(packages[1], config)
     assert served_package("deepfake-staging") == packages[1].arn
     assert target.deployed_package_arn(Stage.STAGING) == packages[1].arn
-    assert target.deployed_package(config) == f"{GROUP}/{packages[1].version}" == served_environment("deepfake-staging")
+    environment = served_container("deepfake-staging")["Environment"]
+    assert target.deployed_package(config) == f"{GROUP}/{packages[1].version}"
+    assert environment["DEEPFAKE_SERVE_MODEL_PACKAGE"] == f"{GROUP}/{packages[1].version}"
 
     target.restore(config, packages[0])
 

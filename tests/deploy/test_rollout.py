@@ -16,7 +16,7 @@ from deploy.registry import ApprovalStatus, LocalRegistry
 from deploy.rollout import History, Rollout, RolloutError
 from deploy.smoke import SAMPLES_FILE, SampleSet
 from deploy.stages import Deployment, Outcome, Stage, StageConfig
-from tests.components.serve.conftest import free_port
+from tests.conftest import free_port
 
 GROUP = "deepfake-detector"
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from tests.components.serve.conftest import Server, free_port, start_server
+from tests.components.serve.conftest import Server, start_server
+from tests.conftest import free_port
 from tests.media import face_clip, face_frame
 
 CLIENTS, REQUESTS, ROUNDS = 4, 50, 5

@@ -14,7 +14,8 @@ import pytest
 from PIL import Image
 
 from components.classifier.model import load_model
-from tests.components.serve.conftest import Server, free_port, start_server
+from tests.components.serve.conftest import Server, start_server
+from tests.conftest import free_port
 from tests.media import blank_clip, face_clip, face_frame
 
 

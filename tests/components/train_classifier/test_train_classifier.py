@@ -3,7 +3,6 @@ import logging
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +32,7 @@ from components.train_classifier.training import (
     torchrun_command,
     train_transform,
 )
+from tests.conftest import free_port
 
 FACE_SIZE = 32
 EPOCHS = 3
@@ -424,15 +424,12 @@ def test_augmentations_depend_only_on_seed_epoch_and_face_not_on_loader_workers(
 def test_two_processes_train_data_parallel_under_torchrun(dataset: Path, tmp_path: Path) -> None:
     """The real relaunch: SM_NUM_GPUS=2 on one host starts two gloo ranks on the CPU; rank 0 writes the model."""
     base = prepare_job(tmp_path, dataset, HYPERPARAMETERS)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     environment = {
         "SAGEMAKER_BASE_DIR": str(base),
         "PATH": os.environ["PATH"],
         "OMP_NUM_THREADS": "1",
         "SM_NUM_GPUS": "2",
-        "MASTER_PORT": str(port),
+        "MASTER_PORT": str(free_port()),
     }
     job = subprocess.run(
         [sys.executable, "-m", "components.train_classifier", "train"],
