@@ -5,9 +5,9 @@ import time
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from components import Component, ComponentKind, InputSpec, OutputSpec, RunContext
-from components.artifacts import JSON_REPORT
-from components.runtime import main
+from deepfake.components import Component, ComponentKind, InputSpec, OutputSpec, RunContext
+from deepfake.components.artifacts import JSON_REPORT
+from deepfake.components.runtime import main
 
 
 class Params(BaseModel):

@@ -17,13 +17,13 @@ os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "threads;1")
 
 import cv2
 
-from components.extract_faces.extraction import ExtractionSettings, extract_video
-from components.faces.crop import square_crop
-from components.faces.detection import FaceDetector
-from components.faces.sampling import evenly_spaced, open_video, probe, read_frames
-from components.faces.writing import write_h264
-from components.manifests import VideoRecord
-from tests.media import ASTRONAUT_FACE_FRACTION, face_frame
+from deepfake.components.extract_faces.extraction import ExtractionSettings, extract_video
+from deepfake.components.faces.crop import square_crop
+from deepfake.components.faces.detection import FaceDetector
+from deepfake.components.faces.sampling import evenly_spaced, open_video, probe, read_frames
+from deepfake.components.manifests import VideoRecord
+from deepfake.pipelines.demo.video import write_h264
+from tests.support.media import ASTRONAUT_FACE_FRACTION, face_frame
 
 FRAMES, FPS, WIDTH, HEIGHT, SAMPLED = 250, 25, 1920, 1080, 32
 

@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 from bench import busy
-from pipelines import Pipeline
-from pipelines.local import LocalRunner
-from pipelines.records import StepState
+from deepfake.pipelines import Pipeline
+from deepfake.pipelines.local.records import StepState
+from deepfake.pipelines.local.runner import LocalRunner
 
 
 def chain(steps: int, seconds: float) -> Pipeline:

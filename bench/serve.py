@@ -16,12 +16,12 @@ import time
 import urllib.request
 from pathlib import Path
 
-from components.classifier.model import ModelConfig, build_network, save_model
-from components.serve.predictor import Predictor
-from components.serve.settings import ServeSettings
-from tests.components.serve.conftest import start_server
-from tests.conftest import free_port
-from tests.media import face_clip
+from deepfake.components.classifier.model import ModelConfig, build_network, save_model
+from deepfake.components.serve.predictor import Predictor
+from deepfake.components.serve.settings import ServeSettings
+from tests.support.media import face_clip
+from tests.support.ports import free_port
+from tests.support.server import start_server
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:

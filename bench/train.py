@@ -19,9 +19,9 @@ import torch
 from PIL import Image
 from torch.nn import functional
 
-from components.classifier.model import ModelConfig, build_network
-from components.manifests import FaceRecord
-from components.train_classifier.training import (
+from deepfake.components.classifier.model import ModelConfig, build_network
+from deepfake.components.manifests import FaceRecord
+from deepfake.components.train_classifier.training import (
     FaceImages,
     Rank,
     TrainBatches,

@@ -1,9 +1,9 @@
 """Container components: a typed spec, artifact types and one in-container runtime for every pipeline stage."""
 
-from components.artifacts import ArtifactError, ArtifactType
-from components.context import RunContext
-from components.definition import Component
-from components.spec import ComponentKind, ComponentSpec, InputSpec, OutputSpec, load_component
+from deepfake.components.artifacts import ArtifactError, ArtifactType
+from deepfake.components.context import RunContext
+from deepfake.components.definition import Component
+from deepfake.components.spec import ComponentKind, ComponentSpec, InputSpec, OutputSpec, load_component
 
 __all__ = [
     "ArtifactError",

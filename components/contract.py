@@ -12,6 +12,7 @@ DEFAULT_BASE_DIR = Path("/opt/ml")
 BASE_DIR_ENV = "SAGEMAKER_BASE_DIR"
 MODEL_OUTPUT = "model"
 MODEL_ARCHIVE = "model.tar.gz"
+TRAIN_COMMAND = "train"  # SageMaker starts a training container as `<entrypoint> train`
 FAILURE_REASON_BYTES = 1024
 
 
@@ -61,6 +62,11 @@ class ContainerLayout:
     @property
     def checkpoint_dir(self) -> Path:
         return self.base / "checkpoints"
+
+
+def entry_arguments(kind: ComponentKind) -> list[str]:
+    """What every runner appends to a component's entrypoint before its params: `train` for training."""
+    return [TRAIN_COMMAND] if kind is ComponentKind.TRAINING else []
 
 
 def cli_flag(param: str) -> str:

@@ -7,9 +7,9 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel
 
-from components.context import RunContext
-from components.contract import ComponentKind
-from components.spec import ComponentSpec, InputSpec, OutputSpec
+from deepfake.components.context import RunContext
+from deepfake.components.contract import ComponentKind
+from deepfake.components.spec import ComponentSpec, InputSpec, OutputSpec
 
 P = TypeVar("P", bound=BaseModel)
 

@@ -8,8 +8,8 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from components.artifacts import ArtifactType
-from components.params import describe_validation_error
+from deepfake.components.artifacts import ArtifactType
+from deepfake.components.params import describe_validation_error
 
 Label = Literal[0, 1]
 Split = Literal["train", "validation", "test"]

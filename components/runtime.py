@@ -14,21 +14,21 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from components.artifacts import ArtifactError, unpack_archive
-from components.context import RunContext
-from components.contract import (
+from deepfake.components.artifacts import ArtifactError, unpack_archive
+from deepfake.components.context import RunContext
+from deepfake.components.contract import (
     BASE_DIR_ENV,
     DEFAULT_BASE_DIR,
     MODEL_OUTPUT,
+    TRAIN_COMMAND,
     ComponentKind,
     ContainerLayout,
     truncate_reason,
 )
-from components.definition import Component
-from components.params import ParamsError, decode_params
+from deepfake.components.definition import Component
+from deepfake.components.params import ParamsError, decode_params
 
-log = logging.getLogger("components.runtime")
-TRAIN_COMMAND = "train"
+log = logging.getLogger("deepfake.components.runtime")
 CONTRACT_ERRORS = (ParamsError, ArtifactError)
 
 

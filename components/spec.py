@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from components.artifacts import ArtifactType
-from components.contract import MODEL_OUTPUT, ComponentKind
+from deepfake.components.artifacts import ArtifactType
+from deepfake.components.contract import MODEL_OUTPUT, ComponentKind
 
 SPEC_FORMAT = 1
 MAX_SPEC_BYTES = 1024 * 1024
@@ -79,7 +79,7 @@ class ComponentSpec(BaseModel):
 
 
 def load_component(source: str | Path, version: str | None = None) -> ComponentSpec:
-    """Load a spec exported by `python -m pipelines components export`, from a path or an http(s) URL.
+    """Load a spec exported by `python -m deepfake.pipelines components export`, from a path or an http(s) URL.
 
     `version` pins the component: a spec of any other version is refused, so a pipeline never silently runs
     a component it was not written against.

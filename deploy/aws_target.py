@@ -13,9 +13,9 @@ import boto3
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
-from deploy.registry import ModelPackage, ModelRegistry
-from deploy.stages import CONFIG_DIR, DeployError, InvocationResult, Stage, StageConfig
-from pipelines.settings import Settings
+from deepfake.deploy.stages import CONFIG_DIR, DeployError, InvocationResult, Stage, StageConfig
+from deepfake.pipelines.registry import ModelPackage, ModelRegistry
+from deepfake.pipelines.settings import Settings
 
 ENDPOINT_TEMPLATE = Path(__file__).parent / "templates" / "endpoint-config-template.yml"
 DEFAULT_PROJECT = "deepfake-detector"

@@ -1,4 +1,4 @@
-"""`python -m deploy`: the model registry and the rollout (approve → staging + smoke test → promote → prod).
+"""`python -m deepfake.deploy`: the model registry and the rollout (approve → staging + smoke test → promote → prod).
 
 Locally (`--target local`, the default) the registry is the SQLite one the local pipeline registers into and each
 stage is a serving process on 127.0.0.1; with `--target sagemaker` the registry is SageMaker Model Registry and each
@@ -9,18 +9,18 @@ import argparse
 import sys
 from pathlib import Path
 
-from deploy.registry import ApprovalStatus, LocalRegistry, ModelRegistry, RegistryError
-from deploy.rollout import History, Rollout
-from deploy.smoke import smoke_test
-from deploy.stages import DeployError, Stage, StageConfigError, StageTarget
-from pipelines.settings import Settings
+from deepfake.deploy.rollout import History, Rollout
+from deepfake.deploy.smoke import smoke_test
+from deepfake.deploy.stages import DeployError, Stage, StageConfigError, StageTarget
+from deepfake.pipelines.registry import ApprovalStatus, LocalRegistry, ModelRegistry, RegistryError
+from deepfake.pipelines.settings import Settings
 
 DEFAULT_GROUP = "deepfake-detector"
 USER_ERRORS = (RegistryError, DeployError, StageConfigError, ValueError)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m deploy", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m deepfake.deploy", description=__doc__.split("\n")[0])
     parser.add_argument("--registry", type=Path, help="local registry folder (default: <runs>/registry)")
     parser.add_argument("--group", default=DEFAULT_GROUP, help=f"model package group (default: {DEFAULT_GROUP})")
     common = argparse.ArgumentParser(add_help=False)
@@ -147,7 +147,7 @@ def run_smoke_test(rollout: Rollout, stage: Stage, out: Path | None) -> int:
 
 
 def render_configs(registry: ModelRegistry, group: str, settings: Settings, out: Path) -> int:
-    from deploy.aws_target import AwsProject, render_stage_configs
+    from deepfake.deploy.aws_target import AwsProject, render_stage_configs
 
     for path in render_stage_configs(registry, group, AwsProject.from_settings(settings), out):
         print(f"wrote {path}")
@@ -163,7 +163,7 @@ def _newest_version(registry: ModelRegistry, group: str) -> int:
 
 def _registry(args: argparse.Namespace, settings: Settings) -> ModelRegistry:
     if args.target == "sagemaker":
-        from deploy.sagemaker_registry import SageMakerRegistry
+        from deepfake.deploy.sagemaker_registry import SageMakerRegistry
 
         return SageMakerRegistry.from_settings(settings)
     return LocalRegistry(args.registry or settings.runs_dir / "registry")
@@ -171,10 +171,10 @@ def _registry(args: argparse.Namespace, settings: Settings) -> ModelRegistry:
 
 def _target(args: argparse.Namespace, settings: Settings) -> StageTarget:
     if args.target == "sagemaker":
-        from deploy.aws_target import AwsProject, CloudFormationTarget
+        from deepfake.deploy.aws_target import AwsProject, CloudFormationTarget
 
         return CloudFormationTarget(AwsProject.from_settings(settings))
-    from deploy.local_target import LocalTarget
+    from deepfake.deploy.local_target import LocalTarget
 
     return LocalTarget(_deployments(args, settings))
 

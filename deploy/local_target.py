@@ -14,8 +14,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from deploy.registry import ModelPackage
-from deploy.stages import DeployError, InvocationResult, Stage, StageConfig
+from deepfake.deploy.stages import DeployError, InvocationResult, Stage, StageConfig
+from deepfake.pipelines.registry import ModelPackage
 
 START_TIMEOUT_S = 180
 STOP_TIMEOUT_S = 30
@@ -46,7 +46,7 @@ class LocalTarget:
         command = [
             sys.executable,
             "-m",
-            "components.serve",
+            "deepfake.components.serve",
             "--model-dir",
             package.model_data,
             "--port",
@@ -112,7 +112,7 @@ class LocalTarget:
             command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             return None
-        return pid if b"components.serve" in command else None
+        return pid if b"deepfake.components.serve" in command else None
 
     def stop(self, stage: Stage) -> bool:
         pid = self.running(stage)

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from deploy.registry import ApprovalStatus, ModelPackage, ModelRegistry
-from deploy.smoke import SAMPLES_FILE, SmokeResult, smoke_test
-from deploy.stages import CONFIG_DIR, DeployError, Deployment, Outcome, Stage, StageConfig, StageTarget
+from deepfake.deploy.smoke import SAMPLES_FILE, SmokeResult, smoke_test
+from deepfake.deploy.stages import CONFIG_DIR, DeployError, Deployment, Outcome, Stage, StageConfig, StageTarget
+from deepfake.pipelines.registry import ApprovalStatus, ModelPackage, ModelRegistry
 
 
 class RolloutError(DeployError):

@@ -15,21 +15,10 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from deploy.registry import ApprovalStatus, ModelPackage, RegistryError
-from pipelines.settings import Settings
+from deepfake.components.serve.schema import CONTENT_TYPES, RESPONSE_TYPES
+from deepfake.pipelines.registry import ApprovalStatus, ModelPackage, RegistryError
+from deepfake.pipelines.settings import Settings
 
-# What the serving container accepts (components/serve/app.py) and answers.
-CONTENT_TYPES = (
-    "video/mp4",
-    "video/quicktime",
-    "video/x-matroska",
-    "video/webm",
-    "video/x-msvideo",
-    "image/jpeg",
-    "image/png",
-    "application/json",
-)
-RESPONSE_TYPES = ("application/json",)
 MAX_METRICS_BYTES = 16 * 1024**2
 DEFAULT_PAGE_SIZE = 100
 
@@ -106,7 +95,7 @@ class SageMakerRegistry:
             return self._describe(summary["ModelPackageArn"])
         raise RegistryError(
             f"no approved version in model package group '{group}': approve one first"
-            " (python -m deploy approve N, or in SageMaker Studio)"
+            " (python -m deepfake.deploy approve N, or in SageMaker Studio)"
         )
 
     def _summaries(self, group: str, status: ApprovalStatus | None = None) -> Iterator[dict[str, Any]]:

@@ -16,8 +16,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from components.serve.schema import Verdict
-from deploy.stages import StageConfig, StageTarget
+from deepfake.components.serve.schema import Verdict
+from deepfake.deploy.stages import StageConfig, StageTarget
 
 SAMPLES_FILE = Path(__file__).parent / "smoke" / "samples.json"
 

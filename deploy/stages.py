@@ -11,7 +11,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field, ValidationError
 
-from deploy.registry import ModelPackage
+from deepfake.pipelines.registry import ModelPackage
 
 CONFIG_DIR = Path(__file__).parent / "config"
 

@@ -1,6 +1,6 @@
 """Composition: the DAG API, the runners and the compilers."""
 
-from pipelines.dag import (
+from deepfake.pipelines.dag import (
     Pipeline,
     PipelineDefinitionError,
     RetryPolicy,

@@ -1,5 +1,5 @@
 import sys
 
-from pipelines.cli import main
+from deepfake.pipelines.cli.main import main
 
 sys.exit(main())

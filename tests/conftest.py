@@ -1,5 +1,4 @@
 import os
-import socket
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -7,14 +6,7 @@ from pathlib import Path
 import pytest
 from moto.server import ThreadedMotoServer
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    """A port on 127.0.0.1 that nothing listens on now (servers and rendezvous in tests bind only there)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.support import REPO_ROOT
 
 
 @pytest.fixture(autouse=True)
@@ -53,7 +45,7 @@ def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def trained_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A model folder trained by train-classifier on real vs channel-swapped faces (tests/detector.py)."""
-    from tests.detector import train_detector
+    from tests.support.detector import train_detector
 
     return train_detector(tmp_path_factory)
 
@@ -61,6 +53,6 @@ def trained_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """H.264 clips the trained model calls REAL ("real") and FAKE ("fake")."""
-    from tests.detector import detector_clips
+    from tests.support.detector import detector_clips
 
     return detector_clips(tmp_path_factory)

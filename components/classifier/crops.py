@@ -12,8 +12,8 @@ import torch
 from torch import nn
 from torchvision.transforms import v2
 
-from components.classifier.model import ModelConfig
-from components.classifier.scoring import eval_transform, load_face, predict_probabilities
+from deepfake.components.classifier.model import ModelConfig
+from deepfake.components.classifier.scoring import eval_transform, load_face, predict_probabilities
 
 log = logging.getLogger(__name__)
 PROGRESS_STEPS = 10

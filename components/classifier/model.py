@@ -14,8 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 from torchvision import models
 
-from components.artifacts import ArtifactType
-from components.contract import MODEL_ARCHIVE
+from deepfake.components.artifacts import ArtifactType
+from deepfake.components.contract import MODEL_ARCHIVE
 
 WEIGHTS_FILE = "model.pt"
 CONFIG_FILE = "model.json"

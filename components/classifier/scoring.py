@@ -10,7 +10,7 @@ from PIL import Image
 from torch import nn
 from torchvision.transforms import v2
 
-from components.classifier.model import Aggregation, ModelConfig
+from deepfake.components.classifier.model import Aggregation, ModelConfig
 
 
 def load_face(path: Path | BinaryIO, draft_size: int | None = None) -> Image.Image:

@@ -17,12 +17,16 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from torch import nn
 
-from components import Component, ComponentKind, InputSpec, OutputSpec, RunContext
-from components.classifier.crops import score_crops
-from components.classifier.model import MODEL_ARTIFACT, Aggregation, ModelConfig, load_model
-from components.classifier.scoring import aggregate
-from components.evaluate_model.metrics import MIN_BOOTSTRAP_SAMPLES, binary_classification_metrics, class_counts
-from components.evaluate_model.report import (
+from deepfake.components import Component, ComponentKind, InputSpec, OutputSpec, RunContext
+from deepfake.components.classifier.crops import score_crops
+from deepfake.components.classifier.model import MODEL_ARTIFACT, Aggregation, ModelConfig, load_model
+from deepfake.components.classifier.scoring import aggregate
+from deepfake.components.evaluate_model.metrics import (
+    MIN_BOOTSTRAP_SAMPLES,
+    binary_classification_metrics,
+    class_counts,
+)
+from deepfake.components.evaluate_model.report import (
     CONFUSION_IMAGE,
     REPORT_FILE,
     ROC_IMAGE,
@@ -30,7 +34,7 @@ from components.evaluate_model.report import (
     plot_roc,
     write_report,
 )
-from components.manifests import (
+from deepfake.components.manifests import (
     DATASET_SPLITS,
     EVALUATION_REPORT,
     FACE_DATASET,
@@ -241,7 +245,7 @@ COMPONENT = Component(
     description=__doc__.splitlines()[0],
     params=Params,
     run=run,
-    entry_module="components.evaluate_model",
+    entry_module="deepfake.components.evaluate_model",
     inputs={
         "model": InputSpec(type=MODEL_ARTIFACT, description="The trained model: model.tar.gz, or its unpacked folder."),
         "faces": InputSpec(type=FACE_DATASET, description="The face crops the splits' image paths point into."),

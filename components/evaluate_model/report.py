@@ -7,8 +7,8 @@ from typing import Any
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from components.evaluate_model.metrics import SCALAR_METRICS
-from components.manifests import LABEL_NAMES
+from deepfake.components.evaluate_model.metrics import SCALAR_METRICS
+from deepfake.components.manifests import LABEL_NAMES
 
 ROC_IMAGE = "roc.png"
 CONFUSION_IMAGE = "confusion_matrix.png"

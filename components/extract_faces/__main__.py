@@ -1,4 +1,4 @@
-from components.extract_faces.component import COMPONENT
-from components.runtime import main
+from deepfake.components.extract_faces.component import COMPONENT
+from deepfake.components.runtime import main
 
 raise SystemExit(main(COMPONENT))

@@ -19,16 +19,16 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from tqdm import tqdm
 
-from components import Component, ComponentKind, InputSpec, OutputSpec, RunContext
-from components.extract_faces.extraction import (
+from deepfake.components import Component, ComponentKind, InputSpec, OutputSpec, RunContext
+from deepfake.components.extract_faces.extraction import (
     ExtractionSettings,
     VideoResult,
     extract_video,
     part_path,
     save_result,
 )
-from components.faces.detection import FaceDetector
-from components.manifests import (
+from deepfake.components.faces.detection import FaceDetector
+from deepfake.components.manifests import (
     FACE_DATASET,
     VIDEO_FOLDER,
     VIDEO_MANIFEST,
@@ -193,7 +193,7 @@ COMPONENT = Component(
     description=__doc__.split("\n")[0],
     params=Params,
     run=run,
-    entry_module="components.extract_faces",
+    entry_module="deepfake.components.extract_faces",
     inputs={
         "manifest": InputSpec(type=VIDEO_MANIFEST, description="The videos to process (ingest-videos' output)."),
         "videos": InputSpec(type=VIDEO_FOLDER, description="The dataset root the manifest's paths are relative to."),

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from components.faces.crop import encode_jpeg, square_crop
-from components.faces.detection import FaceDetector, best_faces
-from components.faces.sampling import VideoReadError, evenly_spaced, open_video, probe, read_frames
-from components.manifests import FaceRecord, VideoRecord, safe_relative_path
+from deepfake.components.faces.crop import encode_jpeg, square_crop
+from deepfake.components.faces.detection import FaceDetector, best_faces
+from deepfake.components.faces.sampling import VideoReadError, evenly_spaced, open_video, probe, read_frames
+from deepfake.components.manifests import FaceRecord, VideoRecord, safe_relative_path
 
 
 class ExtractionSettings(BaseModel):

@@ -3,7 +3,7 @@
 import cv2
 import numpy as np
 
-from components.faces.detection import FaceBox
+from deepfake.components.faces.detection import FaceBox
 
 
 def square_crop(frame: np.ndarray, box: FaceBox, margin: float, size: int) -> np.ndarray:

@@ -22,7 +22,7 @@ from mediapipe.tasks.python import BaseOptions
 from mediapipe.tasks.python.vision import FaceDetector as MediaPipeDetector
 from mediapipe.tasks.python.vision import FaceDetectorOptions
 
-from components.faces.weights import ModelName, model_path
+from deepfake.components.faces.weights import ModelName, model_path
 
 ROI_SCALE = 3
 ROI_MIN_SIDE = 128

@@ -1,8 +1,8 @@
 """The BlazeFace model files, obtained at install time from a registry package and pinned by sha256.
 
 mediapipe >= 0.10.30 ships no model files, and nothing may be downloaded at run time, so `make install` (and each
-image build) runs `python -m components.faces.weights`: it fetches the mediapipe 0.10.21 wheel with `pip download`,
-takes the two face-detection models out of it and checks their hashes.
+image build) runs `python -m deepfake.components.faces.weights`: it fetches the mediapipe 0.10.21 wheel with
+`pip download`, takes the two face-detection models out of it and checks their hashes.
 """
 
 import hashlib
@@ -44,7 +44,7 @@ def model_path(name: ModelName) -> Path:
     path = model_dir() / file_name
     if not path.is_file():
         raise ModelFileError(
-            f"face model {path} is missing: run `make install` (or `python -m components.faces.weights`), "
+            f"face model {path} is missing: run `make install` (or `python -m deepfake.components.faces.weights`), "
             f"or set {DIR_ENV} to a folder holding {file_name}"
         )
     if _sha256(path.read_bytes()) != digest:

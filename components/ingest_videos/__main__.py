@@ -1,4 +1,4 @@
-from components.ingest_videos.component import COMPONENT
-from components.runtime import main
+from deepfake.components.ingest_videos.component import COMPONENT
+from deepfake.components.runtime import main
 
 raise SystemExit(main(COMPONENT))

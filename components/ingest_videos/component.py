@@ -11,10 +11,17 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from components import Component, ComponentKind, InputSpec, OutputSpec, RunContext
-from components.faces.sampling import VideoProbe, VideoReadError, open_video, probe
-from components.ingest_videos.readers import DatasetFormat, ListedVideo, Listing, detect_format, read_dataset, video_id
-from components.manifests import (
+from deepfake.components import Component, ComponentKind, InputSpec, OutputSpec, RunContext
+from deepfake.components.faces.sampling import VideoProbe, VideoReadError, open_video, probe
+from deepfake.components.ingest_videos.readers import (
+    DatasetFormat,
+    ListedVideo,
+    Listing,
+    detect_format,
+    read_dataset,
+    video_id,
+)
+from deepfake.components.manifests import (
     SPLITS,
     VIDEO_FOLDER,
     VIDEO_MANIFEST,
@@ -193,7 +200,7 @@ COMPONENT = Component(
     description=__doc__,
     params=Params,
     run=run,
-    entry_module="components.ingest_videos",
+    entry_module="deepfake.components.ingest_videos",
     inputs={
         "videos": InputSpec(
             type=VIDEO_FOLDER,

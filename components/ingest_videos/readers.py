@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from components.manifests import Label, RejectedVideo, Split, safe_relative_path
+from deepfake.components.manifests import Label, RejectedVideo, Split, safe_relative_path
 
 DatasetFormat = Literal["dfdc", "faceforensics", "celeb-df", "csv", "unlabeled"]
 

@@ -1,4 +1,4 @@
-from components.runtime import main
-from components.score_videos.component import COMPONENT
+from deepfake.components.runtime import main
+from deepfake.components.score_videos.component import COMPONENT
 
 raise SystemExit(main(COMPONENT))

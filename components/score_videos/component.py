@@ -15,12 +15,12 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from components import Component, ComponentKind, InputSpec, OutputSpec, RunContext
-from components.artifacts import JSON_REPORT
-from components.classifier.crops import score_crops
-from components.classifier.model import MODEL_ARTIFACT, Aggregation, ModelConfig, load_model
-from components.classifier.scoring import aggregate
-from components.manifests import (
+from deepfake.components import Component, ComponentKind, InputSpec, OutputSpec, RunContext
+from deepfake.components.artifacts import JSON_REPORT
+from deepfake.components.classifier.crops import score_crops
+from deepfake.components.classifier.model import MODEL_ARTIFACT, Aggregation, ModelConfig, load_model
+from deepfake.components.classifier.scoring import aggregate
+from deepfake.components.manifests import (
     FACE_DATASET,
     LABEL_NAMES,
     VIDEO_MANIFEST,
@@ -31,8 +31,8 @@ from components.manifests import (
     read_jsonl,
     safe_relative_path,
 )
-from components.score_videos.report import SUMMARY_FILE, summary_document, write_summary
-from components.score_videos.verdicts import UNSCORABLE, VIDEO_VERDICTS, Verdict, write_verdicts
+from deepfake.components.score_videos.report import SUMMARY_FILE, summary_document, write_summary
+from deepfake.components.score_videos.verdicts import UNSCORABLE, VIDEO_VERDICTS, Verdict, write_verdicts
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +184,7 @@ COMPONENT = Component(
     description=__doc__.splitlines()[0],
     params=Params,
     run=run,
-    entry_module="components.score_videos",
+    entry_module="deepfake.components.score_videos",
     inputs={
         "model": InputSpec(type=MODEL_ARTIFACT, description="The trained model: model.tar.gz, or its unpacked folder."),
         "manifest": InputSpec(

@@ -5,9 +5,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from components.classifier.model import ModelConfig
-from components.manifests import RejectedVideo, write_json
-from components.score_videos.verdicts import UNSCORABLE, VERDICTS_CSV, Verdict
+from deepfake.components.classifier.model import ModelConfig
+from deepfake.components.manifests import RejectedVideo, write_json
+from deepfake.components.score_videos.verdicts import UNSCORABLE, VERDICTS_CSV, Verdict
 
 SUMMARY_FILE = "summary.json"
 REPORT_FILE = "report.md"

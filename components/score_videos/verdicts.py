@@ -8,9 +8,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from components.artifacts import ArtifactType
-from components.classifier.model import Aggregation
-from components.manifests import write_jsonl
+from deepfake.components.artifacts import ArtifactType
+from deepfake.components.classifier.model import Aggregation
+from deepfake.components.manifests import write_jsonl
 
 VERDICTS_JSONL = "verdicts.jsonl"
 VERDICTS_CSV = "verdicts.csv"

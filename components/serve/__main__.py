@@ -1,4 +1,4 @@
-"""The serving entry: `<image> serve` on SageMaker, `python -m components.serve --model-dir D --port P` locally.
+"""The serving entry: `<image> serve` on SageMaker; `python -m deepfake.components.serve --model-dir D` locally.
 
 `serve` is SageMaker's hosting contract: bind 0.0.0.0 on SAGEMAKER_BIND_TO_PORT (8080), model at /opt/ml/model.
 Without it the server binds 127.0.0.1. The model is loaded once here first, so a bad model folder is one clear
@@ -13,12 +13,12 @@ from pathlib import Path
 
 import uvicorn
 
-from components.serve.predictor import ModelDirError, Predictor
-from components.serve.settings import ServeSettings
+from deepfake.components.serve.predictor import ModelDirError, Predictor
+from deepfake.components.serve.settings import ServeSettings
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m components.serve", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m deepfake.components.serve", description=__doc__.split("\n")[0])
     parser.add_argument("command", nargs="?", choices=["serve"], help="SageMaker's start command: bind 0.0.0.0")
     parser.add_argument("--model-dir", type=Path, help="model folder or model.tar.gz (default: /opt/ml/model)")
     parser.add_argument("--host", help="address to bind (default: 127.0.0.1; 0.0.0.0 with `serve`)")
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     uvicorn.run(
-        "components.serve.app:create_app",
+        "deepfake.components.serve.app:create_app",
         factory=True,
         host=settings.host,
         port=settings.port,

@@ -20,21 +20,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from components.serve.predictor import InputError, Predictor
-from components.serve.schema import Verdict
-from components.serve.settings import ServeSettings
+from deepfake.components.serve.predictor import InputError, Predictor
+from deepfake.components.serve.schema import CONTENT_TYPES, IMAGE_TYPES, JSON_TYPE, VIDEO_TYPES, Verdict
+from deepfake.components.serve.settings import ServeSettings
 
-log = logging.getLogger("components.serve")
+log = logging.getLogger("deepfake.components.serve")
 
-VIDEO_TYPES = {
-    "video/mp4": ".mp4",
-    "video/quicktime": ".mov",
-    "video/x-matroska": ".mkv",
-    "video/webm": ".webm",
-    "video/x-msvideo": ".avi",
-}
-IMAGE_TYPES = ("image/jpeg", "image/png")
-JSON_TYPE = "application/json"
 CUSTOM_ATTRIBUTES = "x-amzn-sagemaker-custom-attributes"
 DRAIN_FACTOR = 4
 
@@ -82,8 +73,8 @@ async def _invoke(request: Request, predictor: Predictor, settings: ServeSetting
     if not any(kind in accept for kind in (JSON_TYPE, "*/*", "application/*")):
         raise InputError(406, f"Accept '{accept}' cannot be met: verdicts are {JSON_TYPE}")
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type not in (*VIDEO_TYPES, *IMAGE_TYPES, JSON_TYPE):
-        accepted = ", ".join([*VIDEO_TYPES, *IMAGE_TYPES, JSON_TYPE])
+    if content_type not in CONTENT_TYPES:
+        accepted = ", ".join(CONTENT_TYPES)
         raise InputError(415, f"Content-Type '{content_type or '(none)'}' is not supported; send one of: {accepted}")
     body = await _read_body(request, settings.max_body_bytes)
     if content_type in IMAGE_TYPES:

@@ -15,15 +15,15 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from components.artifacts import ArtifactError, unpack_archive
-from components.classifier.model import CONFIG_FILE, WEIGHTS_FILE, load_model
-from components.classifier.scoring import aggregate, eval_transform, load_face, predict_probabilities
-from components.contract import MODEL_ARCHIVE
-from components.faces.crop import encode_jpeg, square_crop
-from components.faces.detection import FaceBox, FaceDetector, best_faces
-from components.faces.sampling import VideoReadError, evenly_spaced, open_video, probe, read_frames
-from components.serve.schema import FrameScore, InputKind, Verdict
-from components.serve.settings import ServeSettings
+from deepfake.components.artifacts import ArtifactError, unpack_archive
+from deepfake.components.classifier.model import CONFIG_FILE, WEIGHTS_FILE, load_model
+from deepfake.components.classifier.scoring import aggregate, eval_transform, load_face, predict_probabilities
+from deepfake.components.contract import MODEL_ARCHIVE
+from deepfake.components.faces.crop import encode_jpeg, square_crop
+from deepfake.components.faces.detection import FaceBox, FaceDetector, best_faces
+from deepfake.components.faces.sampling import VideoReadError, evenly_spaced, open_video, probe, read_frames
+from deepfake.components.serve.schema import FrameScore, InputKind, Verdict
+from deepfake.components.serve.settings import ServeSettings
 
 
 class InputError(ValueError):

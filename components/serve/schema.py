@@ -6,6 +6,19 @@ from pydantic import BaseModel, Field
 
 InputKind = Literal["video", "image", "face"]
 
+# What /invocations accepts and answers: the app routes on these, and the model package declares them.
+VIDEO_TYPES = {
+    "video/mp4": ".mp4",
+    "video/quicktime": ".mov",
+    "video/x-matroska": ".mkv",
+    "video/webm": ".webm",
+    "video/x-msvideo": ".avi",
+}
+IMAGE_TYPES = ("image/jpeg", "image/png")
+JSON_TYPE = "application/json"
+CONTENT_TYPES = (*VIDEO_TYPES, *IMAGE_TYPES, JSON_TYPE)
+RESPONSE_TYPES = (JSON_TYPE,)
+
 
 class FrameScore(BaseModel):
     frame_index: int = Field(ge=0)

@@ -10,8 +10,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from components.contract import BASE_DIR_ENV, DEFAULT_BASE_DIR, MODEL_OUTPUT
-from components.extract_faces.component import Params as ExtractionParams
+from deepfake.components.contract import BASE_DIR_ENV, DEFAULT_BASE_DIR, MODEL_OUTPUT
+from deepfake.components.extract_faces.component import Params as ExtractionParams
 
 MIB = 1024 * 1024
 EXTRACTION = ExtractionParams()

@@ -1,4 +1,4 @@
-from components.runtime import main
-from components.split_dataset.component import COMPONENT
+from deepfake.components.runtime import main
+from deepfake.components.split_dataset.component import COMPONENT
 
 raise SystemExit(main(COMPONENT))

@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from components import Component, ComponentKind, InputSpec, OutputSpec, RunContext
-from components.manifests import (
+from deepfake.components import Component, ComponentKind, InputSpec, OutputSpec, RunContext
+from deepfake.components.manifests import (
     DATASET_SPLITS,
     FACE_DATASET,
     LABEL_NAMES,
@@ -235,7 +235,7 @@ COMPONENT = Component(
     description=__doc__.splitlines()[0],
     params=Params,
     run=run,
-    entry_module="components.split_dataset",
+    entry_module="deepfake.components.split_dataset",
     inputs={"faces": InputSpec(type=FACE_DATASET, description="faces.jsonl; its crops stay where they are.")},
     outputs={
         "splits": OutputSpec(

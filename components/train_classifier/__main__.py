@@ -1,4 +1,4 @@
-from components.runtime import main
-from components.train_classifier.component import COMPONENT
+from deepfake.components.runtime import main
+from deepfake.components.train_classifier.component import COMPONENT
 
 raise SystemExit(main(COMPONENT))

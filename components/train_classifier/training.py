@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -35,14 +35,11 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from torchvision.transforms import v2
 from tqdm import tqdm
 
-from components.classifier.model import Aggregation, ModelConfig, build_network, load_pretrained
-from components.classifier.scoring import aggregate, eval_transform, load_face
-from components.contract import BASE_DIR_ENV, DEFAULT_BASE_DIR, ComponentKind, ContainerLayout
-from components.manifests import LABEL_NAMES, FaceRecord, safe_relative_path, write_json
-from components.runtime import TRAIN_COMMAND
-
-if TYPE_CHECKING:
-    from components.train_classifier.component import Params
+from deepfake.components.classifier.model import Aggregation, ModelConfig, build_network, load_pretrained
+from deepfake.components.classifier.scoring import aggregate, eval_transform, load_face
+from deepfake.components.contract import BASE_DIR_ENV, DEFAULT_BASE_DIR, TRAIN_COMMAND, ComponentKind, ContainerLayout
+from deepfake.components.manifests import LABEL_NAMES, FaceRecord, safe_relative_path, write_json
+from deepfake.components.train_classifier.params import Params
 
 log = logging.getLogger(__name__)
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -477,7 +474,7 @@ def video_auc(records: Sequence[FaceRecord], probabilities: Sequence[float], how
 
 
 def fit(
-    params: "Params",
+    params: Params,
     config: ModelConfig,
     data: TrainingData,
     pretrained: Path | None,

@@ -1,4 +1,4 @@
-from components.artifacts import ArtifactType
+from deepfake.components.artifacts import ArtifactType
 
 NUMBERS = ArtifactType(
     name="Numbers",

@@ -5,8 +5,8 @@ import random
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from components import Component, ComponentKind, OutputSpec, RunContext
-from components.runtime import main
+from deepfake.components import Component, ComponentKind, OutputSpec, RunContext
+from deepfake.components.runtime import main
 from examples.quickstart.artifacts import NUMBERS
 
 

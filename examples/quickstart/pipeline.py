@@ -1,10 +1,10 @@
 """generate → summarize → gate on the mean → publish, or fail quoting the mean.
 
-python -m pipelines run examples/quickstart/pipeline.py:pipeline --param MinMean=0.6
+python -m deepfake.pipelines run examples/quickstart/pipeline.py:pipeline --param MinMean=0.6
 """
 
+from deepfake.pipelines import Pipeline, ge
 from examples.quickstart import generate_numbers, publish_summary, summarize_numbers
-from pipelines import Pipeline, ge
 
 pipeline = Pipeline("quickstart", description=__doc__)
 count = pipeline.parameter("Count", int, 1000, "How many numbers to draw.")

@@ -4,9 +4,9 @@ import json
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from components import Component, ComponentKind, InputSpec, OutputSpec, RunContext
-from components.artifacts import JSON_REPORT, ArtifactType
-from components.runtime import main
+from deepfake.components import Component, ComponentKind, InputSpec, OutputSpec, RunContext
+from deepfake.components.artifacts import JSON_REPORT, ArtifactType
+from deepfake.components.runtime import main
 
 MARKDOWN = ArtifactType(name="MarkdownReport", description="report.md", required_files=("report.md",))
 

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict, Field
 
-from components.params import ParamsError, decode_params, encode_params, encode_values
+from deepfake.components.params import ParamsError, decode_params, encode_params, encode_values
 
 
 class Colour(StrEnum):

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from components.artifacts import pack_archive
-from components.contract import ComponentKind, ContainerLayout
-from components.runtime import main
+from deepfake.components.artifacts import pack_archive
+from deepfake.components.contract import ComponentKind, ContainerLayout
+from deepfake.components.runtime import main
 from examples.quickstart import generate_numbers, summarize_numbers
 from tests.toy import fit_mean, flaky, use_model
 

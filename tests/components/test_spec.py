@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from components import ArtifactError, ArtifactType, Component, ComponentKind, OutputSpec, load_component
-from components.artifacts import JSON_REPORT, pack_archive, unpack_archive
-from components.spec import ComponentLoadError, ComponentSpec
+from deepfake.components import ArtifactError, ArtifactType, Component, ComponentKind, OutputSpec, load_component
+from deepfake.components.artifacts import JSON_REPORT, pack_archive, unpack_archive
+from deepfake.components.spec import ComponentLoadError, ComponentSpec
 from examples.quickstart import summarize_numbers
 from tests.toy import fit_mean
 

@@ -9,10 +9,10 @@ import os
 
 import pytest
 
-from pipelines.docker_cli import DockerCli
-from pipelines.images import ImagesManifest
-from pipelines.settings import Settings
-from tests.conftest import REPO_ROOT
+from deepfake.pipelines.images.docker_cli import DockerCli
+from deepfake.pipelines.images.manifest import ImagesManifest
+from deepfake.pipelines.settings import Settings
+from tests.support import REPO_ROOT
 
 ENABLE_ENV = "DEEPFAKE_CONTAINER_TESTS"
 

@@ -11,20 +11,21 @@ from pathlib import Path
 
 import pytest
 
-from components.classifier.model import ModelConfig, build_network, save_model
-from components.manifests import FaceRecord, write_jsonl
-from components.serve.predictor import Predictor
-from components.serve.settings import ServeSettings
-from components.split_dataset.component import COMPONENT as SPLIT_DATASET
-from pipelines import Pipeline
-from pipelines.docker_cli import DockerCli
-from pipelines.docker_launcher import DockerLauncher, ImageResolver
-from pipelines.images import ImagesManifest
-from pipelines.launch import SubprocessLauncher
-from pipelines.local import LocalRunner
-from pipelines.records import StepState
-from tests.conftest import free_port
-from tests.media import face_clip
+from deepfake.components.classifier.model import ModelConfig, build_network, save_model
+from deepfake.components.manifests import FaceRecord, write_jsonl
+from deepfake.components.serve.predictor import Predictor
+from deepfake.components.serve.settings import ServeSettings
+from deepfake.components.split_dataset.component import COMPONENT as SPLIT_DATASET
+from deepfake.pipelines import Pipeline
+from deepfake.pipelines.images.docker_cli import DockerCli
+from deepfake.pipelines.images.manifest import ImagesManifest
+from deepfake.pipelines.images.resolver import ImageResolver
+from deepfake.pipelines.local.docker import DockerLauncher
+from deepfake.pipelines.local.launch import SubprocessLauncher
+from deepfake.pipelines.local.records import StepState
+from deepfake.pipelines.local.runner import LocalRunner
+from tests.support.media import face_clip
+from tests.support.ports import free_port
 
 MANIFEST_TYPES = ", ".join(
     [

@@ -13,7 +13,7 @@ import boto3
 import pytest
 from cfnlint.decode import decode
 
-from deploy.aws_target import (
+from deepfake.deploy.aws_target import (
     ENDPOINT_TEMPLATE,
     AwsProject,
     CloudFormationTarget,
@@ -21,10 +21,10 @@ from deploy.aws_target import (
     render_stage_configs,
     stage_template_configuration,
 )
-from deploy.registry import ApprovalStatus, LocalRegistry, ModelPackage
-from deploy.sagemaker_registry import SageMakerRegistry
-from deploy.stages import Stage, StageConfig
-from pipelines.settings import Settings
+from deepfake.deploy.sagemaker_registry import SageMakerRegistry
+from deepfake.deploy.stages import Stage, StageConfig
+from deepfake.pipelines.registry import ApprovalStatus, LocalRegistry, ModelPackage
+from deepfake.pipelines.settings import Settings
 
 BUCKET = "deepfake-models"
 GROUP = "deepfake-detector"

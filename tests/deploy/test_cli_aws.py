@@ -6,9 +6,9 @@ from pathlib import Path
 import boto3
 import pytest
 
-from deploy import cli
-from deploy.registry import ApprovalStatus
-from deploy.sagemaker_registry import SageMakerRegistry
+from deepfake.deploy import cli
+from deepfake.deploy.sagemaker_registry import SageMakerRegistry
+from deepfake.pipelines.registry import ApprovalStatus
 
 BUCKET = "deepfake-models"
 GROUP = "deepfake-detector"

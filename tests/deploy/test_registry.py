@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.registry import ApprovalStatus, LocalRegistry, RegistryError
+from deepfake.pipelines.registry import ApprovalStatus, LocalRegistry, RegistryError
 
 
 @pytest.fixture

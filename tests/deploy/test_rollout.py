@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from components.artifacts import pack_archive
-from components.classifier.model import load_model, save_model
-from deploy import cli
-from deploy.local_target import LocalTarget
-from deploy.registry import ApprovalStatus, LocalRegistry
-from deploy.rollout import History, Rollout, RolloutError
-from deploy.smoke import SAMPLES_FILE, SampleSet
-from deploy.stages import Deployment, Outcome, Stage, StageConfig
-from tests.conftest import free_port
+from deepfake.components.artifacts import pack_archive
+from deepfake.components.classifier.model import load_model, save_model
+from deepfake.deploy import cli
+from deepfake.deploy.local_target import LocalTarget
+from deepfake.deploy.rollout import History, Rollout, RolloutError
+from deepfake.deploy.smoke import SAMPLES_FILE, SampleSet
+from deepfake.deploy.stages import Deployment, Outcome, Stage, StageConfig
+from deepfake.pipelines.registry import ApprovalStatus, LocalRegistry
+from tests.support.ports import free_port
 
 GROUP = "deepfake-detector"
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import boto3
 import pytest
 
-from deploy import sagemaker_registry
-from deploy.registry import ApprovalStatus, RegistryError
-from deploy.sagemaker_registry import SageMakerRegistry
-from pipelines.settings import Settings
+from deepfake.deploy import sagemaker_registry
+from deepfake.deploy.sagemaker_registry import SageMakerRegistry
+from deepfake.pipelines.registry import ApprovalStatus, RegistryError
+from deepfake.pipelines.settings import Settings
 
 BUCKET = "deepfake-models"
 GROUP = "deepfake-detector"

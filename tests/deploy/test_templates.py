@@ -10,7 +10,7 @@ import yaml
 from cfnlint.api import lint, lint_file
 from cfnlint.decode import decode
 
-from deploy.aws_target import ENDPOINT_TEMPLATE
+from deepfake.deploy.aws_target import ENDPOINT_TEMPLATE
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 TEMPLATES = sorted((DEPLOY / "templates").glob("*.yml"))

@@ -12,10 +12,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from components.definition import Component
-from components.spec import ComponentSpec
-from pipelines.sagemaker import SageMakerTarget
-from pipelines.settings import Settings
+from deepfake.components.definition import Component
+from deepfake.components.spec import ComponentSpec
+from deepfake.pipelines.sagemaker.compiler import SageMakerTarget
+from deepfake.pipelines.settings import Settings
 
 REGISTRY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
 # Every setting the compiler reads, given explicitly, so no DEEPFAKE_* variable of the machine changes the output.

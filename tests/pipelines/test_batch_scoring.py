@@ -5,16 +5,16 @@ from pathlib import Path
 import pytest
 import torch
 
-from components.artifacts import pack_archive
-from components.classifier.model import ModelConfig, load_model, save_model
-from components.classifier.scoring import eval_transform, load_face, predict_probabilities
-from components.manifests import read_faces
-from pipelines.batch_scoring import build_pipeline
-from pipelines.dag import ComponentStep, OutputRef, ParamRef
-from pipelines.local import LocalRunner
-from pipelines.records import StepState
+from deepfake.components.artifacts import pack_archive
+from deepfake.components.classifier.model import ModelConfig, load_model, save_model
+from deepfake.components.classifier.scoring import eval_transform, load_face, predict_probabilities
+from deepfake.components.manifests import read_faces
+from deepfake.pipelines.builtin.batch_scoring import build_pipeline
+from deepfake.pipelines.dag import ComponentStep, OutputRef, ParamRef
+from deepfake.pipelines.local.records import StepState
+from deepfake.pipelines.local.runner import LocalRunner
 from tests.components.evaluate_model.test_component import brightness_network
-from tests.media import blank_clip, face_clip
+from tests.support.media import blank_clip, face_clip
 
 FACE_SIZE = 48
 

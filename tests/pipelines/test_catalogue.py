@@ -5,12 +5,12 @@ from typing import Literal
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
-from components import load_component
-from components.artifacts import JSON_REPORT
-from pipelines.catalogue import describe_params, render_catalogue
-from pipelines.cli import main
-from pipelines.loading import discover_components
-from tests.conftest import REPO_ROOT
+from deepfake.components import load_component
+from deepfake.components.artifacts import JSON_REPORT
+from deepfake.pipelines.cli.main import main
+from deepfake.pipelines.dag.catalogue import describe_params, render_catalogue
+from deepfake.pipelines.dag.loading import discover_components
+from tests.support import REPO_ROOT
 from tests.toy import fit_mean
 
 CATALOGUE = REPO_ROOT / "components/README.md"
@@ -21,7 +21,9 @@ def toy_specs():
 
 
 def test_the_catalogue_is_in_sync_with_every_component_spec() -> None:
-    expected = render_catalogue([component.spec for component in discover_components("components")], "components")
+    expected = render_catalogue(
+        [component.spec for component in discover_components("deepfake.components")], "deepfake.components"
+    )
     assert CATALOGUE.read_text() == expected, "components/README.md is stale: run `make catalogue`"
 
 

@@ -5,15 +5,15 @@ from pathlib import Path
 
 import pytest
 
-from components import load_component
-from pipelines.cli import main
+from deepfake.components import load_component
+from deepfake.pipelines.cli.main import main
 from tests.toy import fit_mean
 
 QUICKSTART = "examples/quickstart/pipeline.py:pipeline"
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pipelines", *args], capture_output=True, text=True, check=False)
+    return subprocess.run([sys.executable, "-m", "deepfake.pipelines", *args], capture_output=True, text=True, check=False)
 
 
 def test_help_lists_the_commands() -> None:
@@ -49,7 +49,7 @@ def test_a_failed_run_exits_non_zero_naming_the_step_and_reason(tmp_path: Path) 
             "'nothing' in examples.quickstart.pipeline is not a Pipeline",
         ),
         (["run", "no_such_module:pipeline"], "cannot import 'no_such_module'"),
-        (["run", "pipeline-without-colon"], "expected one of deepfake, quickstart, batch-scoring, 'module:attribute'"),
+        (["run", "pipeline-without-colon"], "expected one of deepfake, batch-scoring, 'module:attribute'"),
         (["run", QUICKSTART, "--param", "Count"], "--param 'Count': expected NAME=VALUE"),
         (["run", QUICKSTART, "--param", "Colour=red"], "unknown parameter(s) Colour"),
     ],

@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from components import load_component
+from deepfake.components import load_component
+from deepfake.pipelines import Pipeline, PipelineDefinitionError, all_of, any_of, ge, le
 from examples.quickstart import generate_numbers, publish_summary, summarize_numbers
-from pipelines import Pipeline, PipelineDefinitionError, all_of, any_of, ge, le
 from tests.toy import fit_mean, use_model
 
 

@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from components.manifests import FaceRecord, read_faces, read_jsonl
-from pipelines.deepfake import build_pipeline
-from pipelines.local import LocalRunner
-from pipelines.records import StepState
-from tests.media import blank_clip, face_clip
+from deepfake.components.manifests import FaceRecord, read_faces, read_jsonl
+from deepfake.pipelines.builtin.deepfake import build_pipeline
+from deepfake.pipelines.local.records import StepState
+from deepfake.pipelines.local.runner import LocalRunner
+from tests.support.media import blank_clip, face_clip
 
 
 @pytest.fixture(scope="module")

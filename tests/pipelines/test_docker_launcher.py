@@ -7,15 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from components.contract import ContainerLayout
-from components.split_dataset.component import COMPONENT as SPLIT_DATASET
-from pipelines import Pipeline
-from pipelines.docker_cli import DockerCli
-from pipelines.docker_launcher import LAUNCH_FAILED, DockerLauncher, ImageResolver
-from pipelines.images import ImagesManifest, ImagesManifestError, PushedImage
-from pipelines.launch import Invocation
-from pipelines.local import LocalRunner
-from pipelines.records import StepState
+from deepfake.components.contract import ContainerLayout
+from deepfake.components.split_dataset.component import COMPONENT as SPLIT_DATASET
+from deepfake.pipelines import Pipeline
+from deepfake.pipelines.images.docker_cli import DockerCli
+from deepfake.pipelines.images.manifest import ImagesManifest, ImagesManifestError, PushedImage
+from deepfake.pipelines.images.resolver import ImageResolver
+from deepfake.pipelines.local.docker import LAUNCH_FAILED, DockerLauncher
+from deepfake.pipelines.local.launch import Invocation
+from deepfake.pipelines.local.records import StepState
+from deepfake.pipelines.local.runner import LocalRunner
 from tests.toy import fit_mean
 
 DIGEST = "sha256:" + "ab" * 32
@@ -55,7 +56,7 @@ def test_a_processing_step_runs_as_the_user_without_network_with_inputs_read_onl
         "python",
         "img:1",
         "-m",
-        "components.split_dataset",
+        "deepfake.components.split_dataset",
         "--seed",
         "5",
     ]

@@ -15,20 +15,13 @@ import boto3
 import pytest
 from pydantic import ValidationError
 
-from pipelines.cli import main
-from pipelines.docker_cli import DockerCli
-from pipelines.ecr import EcrError, EcrRegistry, ensure_repositories, login_credentials
-from pipelines.image_build import (
-    BuildRequest,
-    ImageBuildError,
-    build_images,
-    git_tag,
-    image_targets,
-    merged_manifest,
-    select,
-)
-from pipelines.images import ImagesManifest, PushedImage
-from pipelines.loading import discover_components
+from deepfake.pipelines.cli.main import main
+from deepfake.pipelines.dag.loading import discover_components
+from deepfake.pipelines.images.build import BuildRequest, build_images, git_tag, merged_manifest
+from deepfake.pipelines.images.docker_cli import DockerCli
+from deepfake.pipelines.images.ecr import EcrError, EcrRegistry, ensure_repositories, login_credentials
+from deepfake.pipelines.images.manifest import ImagesManifest, PushedImage
+from deepfake.pipelines.images.targets import ImageBuildError, image_targets, select
 
 ACCOUNT = "123456789012"  # moto's default account
 ECR = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com"
@@ -42,8 +35,15 @@ class RecordingDocker(DockerCli):
         super().__init__(out=io.StringIO())
         self.calls: list[tuple] = []
 
-    def build(self, dockerfile: Path, context: Path, tags: Sequence[str], build_args: dict[str, str]) -> None:
-        self.calls.append(("build", dockerfile, tuple(tags), dict(build_args)))
+    def build(
+        self,
+        dockerfile: Path,
+        context: Path,
+        tags: Sequence[str],
+        build_args: dict[str, str],
+        stage: str | None = None,
+    ) -> None:
+        self.calls.append(("build", dockerfile, tuple(tags), dict(build_args), stage))
 
     def push(self, reference: str) -> None:
         self.calls.append(("push", reference))
@@ -105,16 +105,19 @@ def test_an_ecr_build_logs_in_creates_repositories_tags_pushes_and_writes_the_ma
     manifest_path = tmp_path / "images.json"
     request = BuildRequest(registry=ECR, tag="abc1234", components=("split-dataset", "serve"), manifest=manifest_path)
     manifest = build_images(request, docker, out=io.StringIO())
-    login, *rest = docker.calls
+    login, *deps, split_build, split_push, split_push_tag, serve_build, _, _ = docker.calls
     assert login == ("login", ECR, *login_credentials(EcrRegistry.parse(ECR), boto3.client("ecr")))
+    # The deps stages first, each once, tagged locally and never pushed.
+    deps_file = Path("components/deps.Dockerfile")
+    assert deps == [
+        ("build", deps_file, ("deepfake/deps-core",), {}, "core"),
+        ("build", deps_file, ("deepfake/deps-serve",), {}, "serve"),
+    ]
     split = next(target for target in image_targets() if target.name == "split-dataset")
     expected_split = [f"{ECR}/deepfake/split-dataset:{split.version}", f"{ECR}/deepfake/split-dataset:abc1234"]
-    assert rest[:3] == [
-        ("build", Path("components/split_dataset/Dockerfile"), tuple(expected_split), {}),
-        ("push", expected_split[0]),
-        ("push", expected_split[1]),
-    ]
-    assert [call[0] for call in rest[3:]] == ["build", "push", "push"]
+    assert split_build == ("build", Path("components/split_dataset/Dockerfile"), tuple(expected_split), {}, None)
+    assert (split_push, split_push_tag) == (("push", expected_split[0]), ("push", expected_split[1]))
+    assert serve_build[1] == Path("components/serve/Dockerfile")
     assert sorted(repo["repositoryName"] for repo in boto3.client("ecr").describe_repositories()["repositories"]) == [
         "deepfake/serve",
         "deepfake/split-dataset",
@@ -140,8 +143,10 @@ def test_a_plain_registry_is_pushed_without_login_and_the_base_image_is_passed(a
         manifest=tmp_path / "m.json",
     )
     build_images(request, docker, out=io.StringIO())
-    assert [call[0] for call in docker.calls] == ["build", "push", "push"]
-    assert docker.calls[0][3] == {"BASE_IMAGE": "debian-py:1"}
+    assert [call[0] for call in docker.calls] == ["build", "build", "push", "push"]
+    deps, image = docker.calls[:2]
+    assert (deps[3], deps[4]) == ({"BASE_IMAGE": "debian-py:1"}, "core")
+    assert image[3] == {}, "the base image goes to the deps stage only"
     assert boto3.client("ecr").describe_repositories()["repositories"] == []
 
 
@@ -149,8 +154,8 @@ def test_without_a_registry_images_are_only_built_and_tagged_locally(tmp_path: P
     docker = RecordingDocker()
     request = BuildRequest(tag="t1", components=("split-dataset",), manifest=tmp_path / "m.json")
     assert build_images(request, docker, out=io.StringIO()) is None
-    assert [call[0] for call in docker.calls] == ["build"]
-    assert docker.calls[0][2][1] == "deepfake/split-dataset:t1"
+    assert [call[0] for call in docker.calls] == ["build", "build"]
+    assert docker.calls[1][2][1] == "deepfake/split-dataset:t1"
     assert not (tmp_path / "m.json").exists()
 
 
@@ -165,34 +170,46 @@ def test_a_partial_build_updates_its_entries_and_another_registry_starts_a_new_m
 
 def test_every_component_and_the_server_have_an_image_whose_entrypoint_is_the_specs() -> None:
     targets = {target.name: target for target in image_targets()}
-    specs = {component.name: component.spec for component in discover_components("components")}
+    specs = {component.name: component.spec for component in discover_components("deepfake.components")}
     assert set(specs) <= set(targets) and "serve" in targets
     for name, target in targets.items():
         entrypoint = re.search(r"^ENTRYPOINT (\[.*\])$", target.dockerfile.read_text(), re.MULTILINE)
         assert entrypoint, f"{target.dockerfile} has no exec-form ENTRYPOINT"
         folder = target.dockerfile.parent.name
-        assert entrypoint.group(1) == f'["python", "-m", "components.{folder}"]'
+        assert entrypoint.group(1) == f'["python", "-m", "deepfake.components.{folder}"]'
         if name in specs:
             assert (specs[name].image, specs[name].version) == (target.image, target.version)
-            assert specs[name].entrypoint == ("python", "-m", f"components.{folder}")
+            assert specs[name].entrypoint == ("python", "-m", f"deepfake.components.{folder}")
 
 
-def test_every_image_defaults_to_the_same_public_base_and_takes_another() -> None:
+def deps_stages() -> dict[str, str]:
+    """Stage → the stage or image it starts from, in components/deps.Dockerfile."""
+    text = (REPO_ROOT / "components/deps.Dockerfile").read_text()
+    return {stage: parent for parent, stage in re.findall(r"^FROM (\S+) AS (\S+)$", text, re.MULTILINE)}
+
+
+def test_every_image_starts_from_a_deps_stage_on_the_one_public_base() -> None:
+    text = (REPO_ROOT / "components/deps.Dockerfile").read_text()
+    assert re.findall(r"^ARG BASE_IMAGE=(\S+)$", text, re.MULTILINE) == ["python:3.11-slim-bookworm"]
+    assert [parent for parent in deps_stages().values() if parent not in deps_stages()] == ["${BASE_IMAGE}"]
     for target in image_targets():
         text = target.dockerfile.read_text()
-        assert re.findall(r"^ARG BASE_IMAGE=(\S+)$", text, re.MULTILINE) == ["python:3.11-slim-bookworm"], target.name
-        assert re.findall(r"^FROM (.+)$", text, re.MULTILINE) == ["${BASE_IMAGE}"], target.name
+        assert target.deps in deps_stages(), target.name
+        assert re.findall(r"^FROM (.+)$", text, re.MULTILINE) == ["${DEPS_IMAGE}"], target.name
+        assert "pip install" not in text, f"{target.name}: dependencies belong in a deps stage"
 
 
-def test_torch_images_start_with_the_same_layers_so_docker_shares_them() -> None:
-    prefixes = set()
-    for target in image_targets():
-        lines = target.dockerfile.read_text().splitlines()
-        if any("torch" in line for line in lines if line.startswith("RUN pip install")):
-            instructions = [line for line in lines if line and not line.startswith("#")]
-            torch_step = next(index for index, line in enumerate(instructions) if "torch torchvision" in line)
-            prefixes.add("\n".join(instructions[: torch_step + 1]))
-    assert len(prefixes) == 1
+def test_torch_is_installed_once_and_every_torch_image_shares_that_layer() -> None:
+    text = (REPO_ROOT / "components/deps.Dockerfile").read_text()
+    assert len(re.findall(r"^RUN pip install .*torch torchvision$", text, re.MULTILINE)) == 1
+    stages = deps_stages()
+
+    def lineage(stage: str) -> list[str]:
+        return [stage, *lineage(stages[stage])] if stage in stages else []
+
+    torch_images = {target.name for target in image_targets() if "torch" in lineage(target.deps)}
+    assert torch_images == {"evaluate-model", "score-videos", "serve", "train-classifier"}
+    assert "torch" not in lineage("core") + lineage("video"), "the light images carry no torch"
 
 
 def test_a_dockerfile_folder_without_a_component_or_image_names_is_refused(
@@ -206,7 +223,7 @@ def test_a_dockerfile_folder_without_a_component_or_image_names_is_refused(
     (package / "stray" / "Dockerfile").write_text("FROM scratch\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(ImageBuildError, match=r"stray/Dockerfile: its folder defines no COMPONENT"):
-        image_targets(tmp_path, "imagepkg")
+        image_targets(package, "imagepkg")
 
 
 def test_unknown_component_names_are_refused_listing_the_images() -> None:

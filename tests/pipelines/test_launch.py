@@ -3,7 +3,7 @@ import threading
 import time
 from pathlib import Path
 
-from pipelines.launch import run_logged
+from deepfake.pipelines.processes import run_logged
 
 
 def test_each_line_reaches_the_log_while_the_process_still_runs(tmp_path: Path) -> None:

@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
+from deepfake.pipelines import Pipeline, PipelineDefinitionError, RetryPolicy, ge
+from deepfake.pipelines.local.records import RunRecord, StepState
+from deepfake.pipelines.local.runner import LocalRunner
 from examples.quickstart import generate_numbers, summarize_numbers
 from examples.quickstart.pipeline import pipeline as quickstart
-from pipelines import Pipeline, PipelineDefinitionError, RetryPolicy, ge
-from pipelines.local import LocalRunner
-from pipelines.records import RunRecord, StepState
 from tests.toy import fit_mean, flaky, use_model
 
 

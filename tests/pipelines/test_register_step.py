@@ -3,11 +3,11 @@ from pathlib import Path
 
 import pytest
 
-from deploy.cli import main as deploy_main
+from deepfake.deploy.cli import main as deploy_main
+from deepfake.pipelines import Pipeline, PipelineDefinitionError, ge
+from deepfake.pipelines.local.records import StepState
+from deepfake.pipelines.local.runner import LocalRunner
 from examples.quickstart import generate_numbers, summarize_numbers
-from pipelines import Pipeline, PipelineDefinitionError, ge
-from pipelines.local import LocalRunner
-from pipelines.records import StepState
 from tests.toy import fit_mean, use_model
 
 

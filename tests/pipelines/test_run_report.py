@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from pipelines.run_report import _relink
+from deepfake.pipelines.local.report import _relink
 
 
 def test_a_step_report_links_its_plots_from_the_run_folder(tmp_path: Path) -> None:

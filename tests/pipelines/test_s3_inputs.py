@@ -4,11 +4,11 @@ from pathlib import Path
 import boto3
 import pytest
 
+from deepfake.pipelines import Pipeline
+from deepfake.pipelines.local.records import StepState
+from deepfake.pipelines.local.runner import LocalRunner
+from deepfake.pipelines.local.s3_inputs import S3InputError, stage_prefix
 from examples.quickstart import summarize_numbers
-from pipelines import Pipeline
-from pipelines.local import LocalRunner
-from pipelines.records import StepState
-from pipelines.s3_inputs import S3InputError, stage_prefix
 
 
 def upload(bucket: str, files: dict[str, bytes]) -> None:

@@ -10,13 +10,13 @@ import jmespath
 import numpy as np
 import pytest
 
-from components.classifier.model import ModelConfig
-from components.contract import MODEL_ARCHIVE, ComponentKind, ContainerLayout
-from components.evaluate_model.component import EVALUATION_FILE, Params, evaluation_document, score_videos
-from components.manifests import FaceRecord
-from components.params import decode_params, encode_values
-from components.runtime import TRAIN_COMMAND, parse_arguments, read_hyperparameters
-from pipelines.dag import (
+from deepfake.components.classifier.model import ModelConfig
+from deepfake.components.contract import MODEL_ARCHIVE, TRAIN_COMMAND, ComponentKind, ContainerLayout
+from deepfake.components.evaluate_model.component import EVALUATION_FILE, Params, evaluation_document, score_videos
+from deepfake.components.manifests import FaceRecord
+from deepfake.components.params import decode_params, encode_values
+from deepfake.components.runtime import parse_arguments, read_hyperparameters
+from deepfake.pipelines.dag import (
     ComponentStep,
     ConditionStep,
     JsonValue,
@@ -28,10 +28,10 @@ from pipelines.dag import (
     ge,
     lt,
 )
-from pipelines.images import ImagesManifest, PushedImage
-from pipelines.loading import BUILTIN_PIPELINES, load_pipeline
-from pipelines.local import LocalRunner, _container_arguments, evaluate, read_json_value
-from pipelines.sagemaker import (
+from deepfake.pipelines.dag.loading import BUILTIN_PIPELINES, load_pipeline
+from deepfake.pipelines.images.manifest import ImagesManifest, PushedImage
+from deepfake.pipelines.local.runner import LocalRunner, _container_arguments, evaluate, read_json_value
+from deepfake.pipelines.sagemaker.compiler import (
     PROCESSING_INSTANCE_TYPE,
     TRAINING_INSTANCE_COUNT,
     TRAINING_INSTANCE_TYPE,
@@ -404,7 +404,7 @@ def refuse(self, address):
     raise OSError("network is off in this test")
 socket.socket.connect = refuse
 socket.socket.connect_ex = refuse
-from pipelines.cli import main
+from deepfake.pipelines.cli.main import main
 code = main(["compile", sys.argv[1], "--out", sys.argv[2]])
 print("attempts", attempts)
 sys.exit(code or (1 if attempts else 0))

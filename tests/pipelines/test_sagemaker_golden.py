@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.loading import load_pipeline
-from pipelines.sagemaker import compile_pipeline
+from deepfake.pipelines.dag.loading import load_pipeline
+from deepfake.pipelines.sagemaker.compiler import compile_pipeline
 from tests.pipelines.definitions import placeholder_target
 
 GOLDEN = Path(__file__).parent / "golden" / "deepfake.definition.json"

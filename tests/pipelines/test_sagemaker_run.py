@@ -13,10 +13,10 @@ import yaml
 from moto.backends import get_backend
 from moto.core.models import DEFAULT_ACCOUNT_ID
 
-from pipelines.cli import main
-from pipelines.sagemaker import compile_pipeline
-from pipelines.sagemaker_run import PROJECT_ID_TAG, PROJECT_NAME_TAG, SageMakerRunError, SageMakerRunner
-from pipelines.settings import Settings
+from deepfake.pipelines.cli.main import main
+from deepfake.pipelines.sagemaker.compiler import compile_pipeline
+from deepfake.pipelines.sagemaker.execution import PROJECT_ID_TAG, PROJECT_NAME_TAG, SageMakerRunError, SageMakerRunner
+from deepfake.pipelines.settings import Settings
 from tests.pipelines.definitions import PLACEHOLDER_SETTINGS, placeholder_target
 from tests.toy import gated_training
 
@@ -171,10 +171,13 @@ def test_compile_writes_the_definition(sagemaker_settings: None, tmp_path: Path)
     assert out.read_text() == expected.to_json()
 
 
+QUICKSTART = "examples/quickstart/pipeline.py:pipeline"
+
+
 def test_the_local_target_never_imports_the_sagemaker_sdk(tmp_path: Path) -> None:
     script = (
-        "import sys; from pipelines.cli import main; "
-        f"code = main(['run', 'quickstart', '--runs-dir', {str(tmp_path)!r}, '--quiet']); "
+        "import sys; from deepfake.pipelines.cli.main import main; "
+        f"code = main(['run', {QUICKSTART!r}, '--runs-dir', {str(tmp_path)!r}, '--quiet']); "
         "sys.exit(code or ('sagemaker' in sys.modules and 'sagemaker was imported'))"
     )
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO_ROOT)
@@ -233,6 +236,9 @@ def test_make_pipeline_run_passes_the_target_and_skips_the_demo_data_on_sagemake
         text=True,
     )
     assert dry_run.returncode == 0, dry_run.stderr
-    assert "-m pipelines run deepfake --target sagemaker --param InputData=s3://team-a-data/videos" in dry_run.stdout
+    assert (
+        "-m deepfake.pipelines run deepfake --target sagemaker --param InputData=s3://team-a-data/videos"
+        in dry_run.stdout
+    )
     assert "--param Epochs=3" in dry_run.stdout
-    assert "components.faces.synthetic" not in dry_run.stdout
+    assert "deepfake.pipelines.demo.dataset" not in dry_run.stdout

@@ -6,9 +6,9 @@ import statistics
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from components import ArtifactType, Component, ComponentKind, InputSpec, OutputSpec, RunContext
-from components.contract import MODEL_ARCHIVE
-from components.runtime import main
+from deepfake.components import ArtifactType, Component, ComponentKind, InputSpec, OutputSpec, RunContext
+from deepfake.components.contract import MODEL_ARCHIVE
+from deepfake.components.runtime import main
 from examples.quickstart.artifacts import NUMBERS
 
 TOY_MODEL = ArtifactType(

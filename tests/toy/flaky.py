@@ -5,8 +5,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from components import Component, ComponentKind, InputSpec, OutputSpec, RunContext
-from components.runtime import main
+from deepfake.components import Component, ComponentKind, InputSpec, OutputSpec, RunContext
+from deepfake.components.runtime import main
 from examples.quickstart.artifacts import NUMBERS
 
 

@@ -4,8 +4,8 @@ generate → summarize (the report) and fit (training: parameter, constant, list
 → gate: any_of(all_of(mean in range), mean == 42) → register the model and use it, or fail quoting the mean.
 """
 
+from deepfake.pipelines.dag import Pipeline, RetryPolicy, all_of, any_of, eq, ge, le
 from examples.quickstart import generate_numbers, summarize_numbers
-from pipelines.dag import Pipeline, RetryPolicy, all_of, any_of, eq, ge, le
 from tests.toy import fit_mean, use_model
 
 

@@ -4,9 +4,9 @@ import json
 
 from pydantic import BaseModel, ConfigDict
 
-from components import Component, ComponentKind, InputSpec, OutputSpec, RunContext
-from components.artifacts import JSON_REPORT
-from components.runtime import main
+from deepfake.components import Component, ComponentKind, InputSpec, OutputSpec, RunContext
+from deepfake.components.artifacts import JSON_REPORT
+from deepfake.components.runtime import main
 from tests.toy.fit_mean import TOY_MODEL
 
 

@@ -8,12 +8,12 @@ import torch
 from PIL import Image
 from torch import nn
 
-from components.artifacts import pack_archive
-from components.classifier.model import CONFIG_FILE, WEIGHTS_FILE, ModelConfig, build_network, save_model
-from components.evaluate_model.component import COMPONENT, EvaluationError, read_split, score_videos
-from components.evaluate_model.metrics import SCALAR_METRICS
-from components.manifests import FaceRecord, write_jsonl
-from components.runtime import main
+from deepfake.components.artifacts import pack_archive
+from deepfake.components.classifier.model import CONFIG_FILE, WEIGHTS_FILE, ModelConfig, build_network, save_model
+from deepfake.components.evaluate_model.component import COMPONENT, EvaluationError, read_split, score_videos
+from deepfake.components.evaluate_model.metrics import SCALAR_METRICS
+from deepfake.components.manifests import FaceRecord, write_jsonl
+from deepfake.components.runtime import main
 
 DARK, BRIGHT = 40, 220  # grey levels the brightness model scores about 0.15 and 0.99
 # Per video: label and the grey level of each face. fake-2 has one bright face among dark ones, so the mean of its

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from components.evaluate_model.metrics import (
+from deepfake.components.evaluate_model.metrics import (
     SCALAR_METRICS,
     MetricsError,
     binary_classification_metrics,

@@ -9,10 +9,10 @@ from pathlib import Path
 import cv2
 import pytest
 
-from components.extract_faces.component import COMPONENT
-from components.manifests import RejectedVideo, VideoRecord, read_faces, read_jsonl, write_jsonl
-from components.runtime import main
-from tests.media import blank_clip, face_clip
+from deepfake.components.extract_faces.component import COMPONENT
+from deepfake.components.manifests import RejectedVideo, VideoRecord, read_faces, read_jsonl, write_jsonl
+from deepfake.components.runtime import main
+from tests.support.media import blank_clip, face_clip
 
 
 def record(path: str, label: int = 0, group: str | None = None, split: str | None = None) -> VideoRecord:
@@ -150,7 +150,7 @@ def test_a_killed_run_resumes_to_the_same_manifest(
     command = [
         sys.executable,
         "-m",
-        "components.extract_faces",
+        "deepfake.components.extract_faces",
         "--frames-per-video",
         "4",
         "--face-size",

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from components.faces.detection import FaceBox, FaceDetector
-from components.faces.sampling import evenly_spaced, open_video, probe, read_frames
-from components.faces.synthetic import MARKER, DemoError, DemoOptions, DemoSummary, main, make_demo_dataset
+from deepfake.components.faces.detection import FaceBox, FaceDetector
+from deepfake.components.faces.sampling import evenly_spaced, open_video, probe, read_frames
+from deepfake.pipelines.demo.dataset import MARKER, DemoError, DemoOptions, DemoSummary, main, make_demo_dataset
 
 TINY = DemoOptions(real_videos=3, fakes_per_real=2, frames=8, fps=10, width=256, height=192, parts=2, seed=7)
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import av
 import pytest
 
-from components.context import RunContext
-from components.ingest_videos.component import COMPONENT, Params, run
-from components.manifests import RejectedVideo, VideoRecord, read_jsonl
-from components.runtime import main
-from tests.media import face_clip
+from deepfake.components.context import RunContext
+from deepfake.components.ingest_videos.component import COMPONENT, Params, run
+from deepfake.components.manifests import RejectedVideo, VideoRecord, read_jsonl
+from deepfake.components.runtime import main
+from tests.support.media import face_clip
 
 FRAMES, FPS, WIDTH, HEIGHT = 5, 10, 64, 48
 

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from components.artifacts import pack_archive
-from components.classifier.model import CONFIG_FILE, WEIGHTS_FILE, ModelConfig, save_model
-from components.manifests import FaceRecord, RejectedVideo, VideoRecord, write_jsonl
-from components.runtime import main
-from components.score_videos.component import COMPONENT
+from deepfake.components.artifacts import pack_archive
+from deepfake.components.classifier.model import CONFIG_FILE, WEIGHTS_FILE, ModelConfig, save_model
+from deepfake.components.manifests import FaceRecord, RejectedVideo, VideoRecord, write_jsonl
+from deepfake.components.runtime import main
+from deepfake.components.score_videos.component import COMPONENT
 from tests.components.evaluate_model.test_component import BRIGHT, DARK, brightness_network
 
 # Grey levels of each video's faces; the brightness model scores DARK about 0.15 and BRIGHT about 0.99.

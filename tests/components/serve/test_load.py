@@ -6,9 +6,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from tests.components.serve.conftest import Server, start_server
-from tests.conftest import free_port
-from tests.media import face_clip, face_frame
+from tests.support.media import face_clip, face_frame
+from tests.support.ports import free_port
+from tests.support.server import Server, start_server
 
 CLIENTS, REQUESTS, ROUNDS = 4, 50, 5
 

@@ -5,14 +5,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from components.classifier.model import load_model
-from components.classifier.scoring import eval_transform, load_face, predict_probabilities
-from components.extract_faces.component import Params as ExtractionParams
-from components.extract_faces.extraction import ExtractionSettings, extract_video
-from components.faces.detection import FaceDetector
-from components.manifests import VideoRecord
-from components.serve.predictor import ModelDirError, Predictor
-from components.serve.settings import ServeSettings
+from deepfake.components.classifier.model import load_model
+from deepfake.components.classifier.scoring import eval_transform, load_face, predict_probabilities
+from deepfake.components.extract_faces.component import Params as ExtractionParams
+from deepfake.components.extract_faces.extraction import ExtractionSettings, extract_video
+from deepfake.components.faces.detection import FaceDetector
+from deepfake.components.manifests import VideoRecord
+from deepfake.components.serve.predictor import ModelDirError, Predictor
+from deepfake.components.serve.settings import ServeSettings
 
 
 def test_frame_scores_equal_extraction_then_evaluation(

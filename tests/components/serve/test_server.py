@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from components.classifier.model import load_model
-from tests.components.serve.conftest import Server, start_server
-from tests.conftest import free_port
-from tests.media import blank_clip, face_clip, face_frame
+from deepfake.components.classifier.model import load_model
+from tests.support.media import blank_clip, face_clip, face_frame
+from tests.support.ports import free_port
+from tests.support.server import Server, start_server
 
 
 def encode(rgb: np.ndarray, format: str) -> bytes:
@@ -187,7 +187,7 @@ def test_a_bad_model_folder_stops_the_server_before_it_starts(tmp_path: Path) ->
 
 def test_sigterm_lets_the_request_in_flight_finish(trained_model: Path, clips: dict[str, Path], tmp_path: Path) -> None:
     """Run from the model archive (as the local registry stores it) with two workers."""
-    from components.artifacts import pack_archive
+    from deepfake.components.artifacts import pack_archive
 
     pack_archive(trained_model, tmp_path / "model.tar.gz")
     port = free_port()

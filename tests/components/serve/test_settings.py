@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from components.serve.settings import ServeSettings
+from deepfake.components.serve.settings import ServeSettings
 
 
 def test_workers_default_to_the_cores_and_follow_sagemaker(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from components.manifests import SPLITS, FaceRecord, Split, read_jsonl, write_jsonl
-from components.runtime import main
-from components.split_dataset.component import COMPONENT, Params, SplitError, plan_splits, split_rows
+from deepfake.components.manifests import SPLITS, FaceRecord, Split, read_jsonl, write_jsonl
+from deepfake.components.runtime import main
+from deepfake.components.split_dataset.component import COMPONENT, Params, SplitError, plan_splits, split_rows
 
 PROPERTY_SETTINGS = settings(max_examples=60, deadline=None)
 
@@ -303,7 +303,7 @@ def test_the_entry_runs_as_a_module_in_a_real_process(tmp_path: Path) -> None:
     rows = [row for number in range(12) for row in group_rows(f"g{number}", 1, number % 4)]
     write_face_dataset(tmp_path / "processing/input/faces", rows)
     completed = subprocess.run(
-        [sys.executable, "-m", "components.split_dataset", "--use-source-splits", "false", "--seed", "3"],
+        [sys.executable, "-m", "deepfake.components.split_dataset", "--use-source-splits", "false", "--seed", "3"],
         env={"SAGEMAKER_BASE_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,

@@ -15,14 +15,14 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from components.classifier.model import CONFIG_FILE, WEIGHTS_FILE, ModelConfig, build_network, load_model
-from components.classifier.scoring import eval_transform, predict_probabilities
-from components.context import RunContext
-from components.manifests import FaceRecord, read_jsonl, write_jsonl
-from components.runtime import main
-from components.train_classifier import training
-from components.train_classifier.component import COMPONENT, Params, run, run_fingerprint
-from components.train_classifier.training import (
+from deepfake.components.classifier.model import CONFIG_FILE, WEIGHTS_FILE, ModelConfig, build_network, load_model
+from deepfake.components.classifier.scoring import eval_transform, predict_probabilities
+from deepfake.components.context import RunContext
+from deepfake.components.manifests import FaceRecord, read_jsonl, write_jsonl
+from deepfake.components.runtime import main
+from deepfake.components.train_classifier import training
+from deepfake.components.train_classifier.component import COMPONENT, Params, run, run_fingerprint
+from deepfake.components.train_classifier.training import (
     CHECKPOINT_FILE,
     FaceImages,
     Rank,
@@ -32,7 +32,7 @@ from components.train_classifier.training import (
     torchrun_command,
     train_transform,
 )
-from tests.conftest import free_port
+from tests.support.ports import free_port
 
 FACE_SIZE = 32
 EPOCHS = 3
@@ -211,7 +211,7 @@ def test_a_killed_job_resumes_from_its_checkpoint_and_ends_with_the_same_weights
     checkpoint = base / "checkpoints" / CHECKPOINT_FILE
     environment = {"SAGEMAKER_BASE_DIR": str(base), "PATH": os.environ["PATH"], "OMP_NUM_THREADS": "1"}
     job = subprocess.Popen(
-        [sys.executable, "-m", "components.train_classifier", "train"],
+        [sys.executable, "-m", "deepfake.components.train_classifier", "train"],
         env=environment,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -353,7 +353,7 @@ def test_sm_num_gpus_and_hosts_decide_the_world_and_torchrun_is_used_only_outsid
 
 
 def test_the_torchrun_command_is_exact() -> None:
-    assert torchrun_command("components.train_classifier", ["algo-1", "algo-2"], 1, 8) == [
+    assert torchrun_command("deepfake.components.train_classifier", ["algo-1", "algo-2"], 1, 8) == [
         sys.executable,
         "-m",
         "torch.distributed.run",
@@ -363,10 +363,10 @@ def test_the_torchrun_command_is_exact() -> None:
         "--master_addr=algo-1",
         "--master_port=29500",
         "-m",
-        "components.train_classifier",
+        "deepfake.components.train_classifier",
         "train",
     ]
-    single_host = torchrun_command("components.train_classifier", ["algo-1"], 0, 4, port=29600)
+    single_host = torchrun_command("deepfake.components.train_classifier", ["algo-1"], 0, 4, port=29600)
     assert "--master_addr=127.0.0.1" in single_host and "--master_port=29600" in single_host
 
 
@@ -389,7 +389,7 @@ def test_a_multi_host_job_relaunches_itself_under_torchrun(tmp_path: Path, monke
         checkpoint_dir=tmp_path / "checkpoints",
     )
     run(Params(), context)
-    assert launched == [torchrun_command("components.train_classifier", ["algo-1", "algo-2", "algo-3"], 2, 4)]
+    assert launched == [torchrun_command("deepfake.components.train_classifier", ["algo-1", "algo-2", "algo-3"], 2, 4)]
     with pytest.raises(RuntimeError, match="torchrun exited with status 1"):
         run(Params(), context)
 
@@ -432,7 +432,7 @@ def test_two_processes_train_data_parallel_under_torchrun(dataset: Path, tmp_pat
         "MASTER_PORT": str(free_port()),
     }
     job = subprocess.run(
-        [sys.executable, "-m", "components.train_classifier", "train"],
+        [sys.executable, "-m", "deepfake.components.train_classifier", "train"],
         env=environment,
         capture_output=True,
         text=True,

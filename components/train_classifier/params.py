@@ -1,0 +1,47 @@
+"""train-classifier's params: read by the component and by the training loop, which imports nothing else of it."""
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from deepfake.components.classifier.model import Aggregation, Architecture
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    architecture: Architecture = Field("efficientnet_b0", description="torchvision backbone with a one-logit head.")
+    image_size: int = Field(224, ge=32, le=1024, description="Side of the square network input; crops are resized.")
+    epochs: int = Field(10, ge=1, le=1000, description="Most epochs to train; early stopping may end sooner.")
+    batch_size: int = Field(32, ge=2, le=4096, description="Faces a step in each process (BatchNorm needs at least 2).")
+    learning_rate: float = Field(1e-3, gt=0, le=1, description="Peak AdamW learning rate, reached after warm-up.")
+    weight_decay: float = Field(1e-4, ge=0, le=1, description="AdamW decoupled weight decay.")
+    warmup_epochs: int = Field(
+        1, ge=0, le=100, description="Epochs of linear warm-up before the cosine decay; fewer than epochs."
+    )
+    early_stopping_patience: int = Field(
+        3, ge=1, le=1000, description="Stop after this many epochs without a lower validation loss."
+    )
+    seed: int = Field(
+        0, ge=0, le=2**32 - 1, description="Seeds initialisation, shuffling and augmentation: same seed, same weights."
+    )
+    threshold: float = Field(0.5, gt=0, lt=1, description="probability_fake at or above this is FAKE (model config).")
+    aggregation: Aggregation = Field(
+        "mean", description="How a video's face probabilities become one (model config and val_auc)."
+    )
+    num_workers: int | None = Field(
+        None,
+        ge=0,
+        le=64,
+        description="DataLoader workers a training process; default min(4, cores - 1); 0 loads in the process itself.",
+    )
+    max_train_faces: int | None = Field(
+        None, ge=2, description="Train on a seeded subset of at most this many faces (quick runs); default: all."
+    )
+
+    @model_validator(mode="after")
+    def _warmup_shorter_than_training(self) -> "Params":
+        if self.warmup_epochs >= self.epochs:
+            raise ValueError(
+                f"warmup_epochs ({self.warmup_epochs}) must be less than epochs ({self.epochs}) so the learning rate "
+                "can decay: lower warmup_epochs (0 disables the warm-up) or raise epochs"
+            )
+        return self

@@ -1,0 +1,1 @@
+"""This project's pipelines: the package the SageMaker project template names `pipelines`, one folder a pipeline."""

@@ -1,0 +1,48 @@
+"""The batch-scoring pipeline: the deepfake pipeline's data stages and a registered model give every video a verdict.
+
+    python -m deepfake.pipelines run batch-scoring --param InputData=videos/ \
+        --param ModelData=runs/registry/deepfake-detector/1
+
+ingest-videos (unlabeled by default: every video file under InputData) → extract-faces → score-videos, which writes
+verdicts.jsonl / verdicts.csv and summary.json / report.md. ModelData is a model folder, a folder holding
+model.tar.gz (a local registry version), a model.tar.gz file, or an s3:// prefix (on SageMaker also the
+model.tar.gz URI itself). FaceSize must be the model's input size (model.json image_size); score-videos refuses
+crops of another size, naming the value to set. The threshold and the aggregation are the model's own.
+"""
+
+from deepfake.components.extract_faces.component import COMPONENT as EXTRACT_FACES
+from deepfake.components.ingest_videos.component import COMPONENT as INGEST_VIDEOS
+from deepfake.components.score_videos.component import COMPONENT as SCORE_VIDEOS
+from deepfake.pipelines.dag import Pipeline
+
+
+def build_pipeline() -> Pipeline:
+    pipeline = Pipeline("batch-scoring", description=__doc__.split("\n")[0])
+    data = pipeline.parameter("InputData", str, "data/inbox", "Folder or s3:// prefix of the videos to score.")
+    model = pipeline.parameter(
+        "ModelData", str, "runs/registry/deepfake-detector/1", "Model folder, model.tar.gz or s3:// prefix."
+    )
+    dataset_format = pipeline.parameter(
+        "DatasetFormat", str, "unlabeled", "unlabeled (every video file), or a labelled layout: auto, dfdc, csv ..."
+    )
+    frames = pipeline.parameter("FramesPerVideo", int, 12, "Frames sampled from each video.")
+    face_size = pipeline.parameter("FaceSize", int, 64, "Side of the face crops: the model's image_size.")
+    min_faces = pipeline.parameter("MinFaces", int, 1, "A video with fewer faces found is UNSCORABLE.")
+
+    ingest = pipeline.step("ingest-videos", INGEST_VIDEOS, params={"format": dataset_format}, inputs={"videos": data})
+    extract = pipeline.step(
+        "extract-faces",
+        EXTRACT_FACES,
+        params={"frames_per_video": frames, "face_size": face_size},
+        inputs={"manifest": ingest.output("manifest"), "videos": data},
+    )
+    pipeline.step(
+        "score-videos",
+        SCORE_VIDEOS,
+        params={"min_faces": min_faces},
+        inputs={"model": model, "manifest": ingest.output("manifest"), "faces": extract.output("faces")},
+    )
+    return pipeline
+
+
+pipeline = build_pipeline()

@@ -1,0 +1,1 @@
+"""`python -m deepfake.pipelines`: the command line over the DAG, the runners, the compiler and the images."""

@@ -1,0 +1,62 @@
+"""The DAG API: what a pipeline definition imports."""
+
+from deepfake.pipelines.dag.conditions import (
+    COMPARISONS,
+    AllOf,
+    AnyOf,
+    Compare,
+    Condition,
+    all_of,
+    any_of,
+    eq,
+    evaluate,
+    ge,
+    gt,
+    json_values,
+    le,
+    lt,
+)
+from deepfake.pipelines.dag.pipeline import Pipeline, check_params
+from deepfake.pipelines.dag.refs import JsonValue, OutputRef, ParamRef
+from deepfake.pipelines.dag.steps import (
+    APPROVAL_STATUSES,
+    ComponentStep,
+    ConditionStep,
+    FailStep,
+    PipelineDefinitionError,
+    PipelineParameter,
+    RegisterStep,
+    RetryPolicy,
+    Step,
+)
+
+__all__ = [
+    "APPROVAL_STATUSES",
+    "COMPARISONS",
+    "AllOf",
+    "AnyOf",
+    "Compare",
+    "ComponentStep",
+    "Condition",
+    "ConditionStep",
+    "FailStep",
+    "JsonValue",
+    "OutputRef",
+    "ParamRef",
+    "Pipeline",
+    "PipelineDefinitionError",
+    "PipelineParameter",
+    "RegisterStep",
+    "RetryPolicy",
+    "Step",
+    "all_of",
+    "any_of",
+    "check_params",
+    "eq",
+    "evaluate",
+    "ge",
+    "gt",
+    "json_values",
+    "le",
+    "lt",
+]

@@ -1,0 +1,444 @@
+"""A synthetic DFDC-layout demo dataset: real H.264 clips of the astronaut photo and self-blended fakes of them.
+
+Real clips composite the public-domain astronaut photo (it ships inside scikit-image, so nothing is downloaded)
+over varied backgrounds with seeded motion, scale and lighting. Each fake re-renders its original's frames with the
+face replaced by a perturbed copy of itself blended back through a soft mask: the self-blended images (SBI) of
+Shiohara & Yamasaki (CVPR 2022). SBI fakes carry the artifacts common to face swaps (colour and sharpness mismatch,
+a blending boundary, slight misalignment) without a second identity, so a classifier trained on them learns those
+cues, not identities; and each fake shares its original's background and motion, as DFDC's fakes do.
+"""
+
+import argparse
+import math
+import re
+import shutil
+import string
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import cv2
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from skimage import data
+
+from deepfake.components.faces.detection import FaceBox, FaceDetector
+from deepfake.components.manifests import Split, write_json
+from deepfake.components.params import describe_validation_error
+from deepfake.pipelines.demo.video import write_h264
+
+MARKER = ".demo-dataset.json"
+PART_PREFIX = "dfdc_train_part_"
+NAME_LENGTH = 10
+NOISE_PAD = 16
+# The face box's height over the frame's shorter side: BlazeFace's full-range model finds such faces reliably, and
+# the crops keep enough pixels for the blending artifacts to survive H.264.
+FACE_FRACTION = (0.3, 0.42)
+Background = Literal["solid", "gradient", "noise", "stripes"]
+Sharpness = Literal["blur", "sharpen", "downscale"]
+BACKGROUNDS: tuple[Background, ...] = ("solid", "gradient", "noise", "stripes")
+SHARPNESS: tuple[Sharpness, ...] = ("blur", "sharpen", "downscale")
+
+
+class DemoError(ValueError):
+    """The demo dataset cannot be written where asked; the message names the folder and the fix."""
+
+
+class DemoOptions(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    real_videos: int = Field(64, ge=1, le=10_000, description="Real clips; each gets `fakes_per_real` fakes.")
+    fakes_per_real: int = Field(1, ge=1, le=10)
+    frames: int = Field(32, ge=1, le=3_000, description="Frames per video.")
+    fps: int = Field(25, ge=1, le=120)
+    width: int = Field(256, ge=128, le=3840, multiple_of=2, description="Even, as H.264 yuv420p needs.")
+    height: int = Field(256, ge=128, le=2160, multiple_of=2)
+    parts: int = Field(2, ge=1, description="DFDC part folders; each fake lives in its original's part.")
+    split: Split = Field("train", description="The split every video gets in metadata.json.")
+    seed: int = Field(0, ge=0)
+    workers: int = Field(2, ge=1, le=64, description="Processes; the output does not depend on it.")
+
+    @model_validator(mode="after")
+    def _parts_have_videos(self) -> "DemoOptions":
+        if self.parts > self.real_videos:
+            raise ValueError(f"parts ({self.parts}) must not exceed real_videos ({self.real_videos})")
+        return self
+
+
+class DemoSummary(BaseModel):
+    out: Path
+    parts: list[Path]
+    metadata: list[Path]
+    real_videos: int
+    fake_videos: int
+    frames_per_video: int
+    width: int
+    height: int
+    fps: int
+    seconds: float
+
+    def line(self) -> str:
+        return (
+            f"wrote {self.real_videos} real + {self.fake_videos} fake videos ({self.frames_per_video} frames, "
+            f"{self.width}x{self.height} @ {self.fps} fps) in {len(self.parts)} part(s) to {self.out} "
+            f"in {self.seconds:.1f} s"
+        )
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One video: real clip `index`, or (with `fake` set) that clip's fake number `fake`."""
+
+    path: Path
+    index: int
+    fake: int | None
+    options: DemoOptions
+    face: FaceBox
+
+
+@cache
+def astronaut() -> np.ndarray:
+    return data.astronaut()
+
+
+@cache
+def astronaut_face() -> FaceBox:
+    """The face box in the photo, detected once; the frames' boxes follow from the transforms that made them."""
+    with FaceDetector() as detector:
+        faces = detector.detect(astronaut())
+    if not faces:
+        raise RuntimeError("the face detector found no face in the astronaut photo")
+    return faces[0]
+
+
+def make_demo_dataset(out: Path, options: DemoOptions) -> DemoSummary:
+    started = time.perf_counter()
+    _prepare(out, options)
+    face = astronaut_face()
+    names = _names(options)
+    jobs: list[_Job] = []
+    metadata: dict[Path, dict[str, dict[str, str | None]]] = {}
+    for index in range(options.real_videos):
+        folder = out / f"{PART_PREFIX}{index * options.parts // options.real_videos}"
+        first_fake = options.real_videos + index * options.fakes_per_real
+        real, fakes = names[index], tuple(names[first_fake : first_fake + options.fakes_per_real])
+        jobs.append(_Job(folder / f"{real}.mp4", index, None, options, face))
+        entries = metadata.setdefault(folder, {})
+        entries[f"{real}.mp4"] = {"label": "REAL", "split": options.split, "original": None}
+        for number, fake in enumerate(fakes):
+            jobs.append(_Job(folder / f"{fake}.mp4", index, number, options, face))
+            entries[f"{fake}.mp4"] = {"label": "FAKE", "split": options.split, "original": f"{real}.mp4"}
+    if options.workers > 1 and len(jobs) > 1:
+        with ProcessPoolExecutor(min(options.workers, len(jobs))) as pool:
+            list(pool.map(_render, jobs))
+    else:
+        for job in jobs:
+            _render(job)
+    folders = sorted(metadata)
+    for folder in folders:
+        write_json(folder / "metadata.json", metadata[folder])
+    return DemoSummary(
+        out=out,
+        parts=folders,
+        metadata=[folder / "metadata.json" for folder in folders],
+        real_videos=options.real_videos,
+        fake_videos=options.real_videos * options.fakes_per_real,
+        frames_per_video=options.frames,
+        width=options.width,
+        height=options.height,
+        fps=options.fps,
+        seconds=round(time.perf_counter() - started, 2),
+    )
+
+
+def _prepare(out: Path, options: DemoOptions) -> None:
+    """Clear a previous demo dataset (its marker says so) and refuse any other non-empty folder.
+
+    The marker is written before any video, so an interrupted run can be regenerated too.
+    """
+    if out.exists() and not out.is_dir():
+        raise DemoError(f"{out} is a file, not a folder: pass --out a new or empty folder")
+    entries = sorted(out.iterdir()) if out.is_dir() else []
+    ours = (out / MARKER).is_file() and all(
+        entry.name == MARKER or (entry.is_dir() and entry.name.startswith(PART_PREFIX)) for entry in entries
+    )
+    if entries and not ours:
+        raise DemoError(
+            f"{out} is not empty and is not a demo dataset written by this command: "
+            "pass --out a new or empty folder, or delete that folder first"
+        )
+    for entry in entries:
+        if entry.is_dir():
+            shutil.rmtree(entry)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / MARKER, options.model_dump(mode="json", exclude={"workers"}))
+
+
+def _names(options: DemoOptions) -> list[str]:
+    """Random DFDC-like names, so a file name never tells a real from a fake."""
+    rng = np.random.default_rng([options.seed, 0])
+    letters = np.array(list(string.ascii_lowercase))
+    names: dict[str, None] = {}
+    while len(names) < options.real_videos * (1 + options.fakes_per_real):
+        names["".join(rng.choice(letters, NAME_LENGTH))] = None
+    return list(names)
+
+
+def _render(job: _Job) -> None:
+    """A fake re-renders its original's scene from the same seed rather than keeping the real's frames in memory.
+
+    Seeds come from (seed, index) alone, so the output does not depend on the number of workers or the job order.
+    """
+    options = job.options
+    scene_seed, *fake_seeds = np.random.SeedSequence([options.seed, 1, job.index]).spawn(1 + options.fakes_per_real)
+    scene = _Scene(np.random.default_rng(scene_seed), options, job.face)
+    frames = (scene.frame(t) for t in range(options.frames))
+    if job.fake is None:
+        write_h264(job.path, (frame for frame, _ in frames), fps=options.fps)
+        return
+    blend = _SelfBlend(np.random.default_rng(fake_seeds[job.fake]), job.face)
+    write_h264(job.path, (blend.apply(frame, placement) for frame, placement in frames), fps=options.fps)
+
+
+class _Scene:
+    """One real clip: the photo warped along a smooth seeded path over a seeded background, then lit and noised."""
+
+    def __init__(self, rng: np.random.Generator, options: DemoOptions, face: FaceBox) -> None:
+        self.rng, self.width, self.height, self.frames = rng, options.width, options.height, options.frames
+        self.face_centre = np.array([face.x + face.width / 2, face.y + face.height / 2])
+        self.face_side = max(face.width, face.height)
+        self.base_scale = rng.uniform(*FACE_FRACTION) * min(self.width, self.height) / face.height
+        self.zoom = rng.uniform(0.0, 0.1)
+        self.base_angle = rng.uniform(-8.0, 8.0)
+        self.sway = rng.uniform(0.0, 5.0)
+        self.start = np.array([rng.uniform(0.35, 0.65) * self.width, rng.uniform(0.3, 0.5) * self.height])
+        self.amplitude = rng.uniform(0.02, 0.1, 2) * (self.width, self.height)
+        self.cycles = rng.uniform(0.3, 1.5, 4)
+        self.phase = rng.uniform(0, 2 * math.pi, 4)
+        # Shrunk once with area averaging, as warpAffine only interpolates and would alias a large reduction.
+        self.prescale = self.base_scale * (1 + self.zoom)
+        photo, alpha = _cutout(face)
+        small = (round(photo.shape[1] * self.prescale), round(photo.shape[0] * self.prescale))
+        self.subject = cv2.resize(photo, small, interpolation=cv2.INTER_AREA)
+        self.alpha = cv2.resize(alpha, small, interpolation=cv2.INTER_AREA)
+        background = _background(rng, self.width, self.height)
+        self.subject *= (1 + _ramp(rng, small[1], small[0]) * rng.uniform(0.0, 0.4))[..., None]
+        tint = rng.uniform(0.85, 1.15, 3).astype(np.float32)
+        # Exposure (contrast, brightness, white balance) is one affine map per channel, so it is applied once to the
+        # subject and the background here rather than to every composited frame.
+        contrast, brightness = rng.uniform(0.75, 1.2), rng.uniform(-30.0, 30.0)
+        self.gain = rng.uniform(0.9, 1.1, 3).astype(np.float32)
+        scale, offset = contrast * self.gain, (128 * (1 - contrast) + brightness) * self.gain
+        self.background = background * scale + offset
+        self.subject *= tint * scale
+        self.subject += offset
+        self.flicker = rng.uniform(0.0, 4.0)
+        # Sensor noise: windows of one larger noise field at random offsets, far cheaper than fresh noise per frame.
+        self.noise = rng.standard_normal((self.height + NOISE_PAD, self.width + NOISE_PAD, 3), np.float32)
+        self.noise *= rng.uniform(0.5, 2.0)
+
+    def placement(self, t: int) -> np.ndarray:
+        """The similarity transform (photo to frame) at frame `t`: it tells where the face is without detection."""
+        wave = np.sin(2 * math.pi * self.cycles * t / max(1, self.frames - 1) + self.phase)
+        scale = self.base_scale * (1 + self.zoom * wave[2])
+        margin = 0.6 * scale * self.face_side
+        low, high = (margin, margin), (self.width - margin, self.height - margin)
+        centre = np.clip(self.start + self.amplitude * wave[:2], low, high)
+        matrix = cv2.getRotationMatrix2D(tuple(self.face_centre), self.base_angle + self.sway * wave[3], scale)
+        matrix[:, 2] += centre - self.face_centre
+        return matrix
+
+    def frame(self, t: int) -> tuple[np.ndarray, np.ndarray]:
+        placement = self.placement(t)
+        matrix = placement.copy()
+        matrix[:, :2] /= self.prescale
+        size = (self.width, self.height)
+        image = cv2.warpAffine(self.subject, matrix, size, flags=cv2.INTER_LINEAR)
+        image -= self.background
+        image *= cv2.warpAffine(self.alpha, matrix, size, flags=cv2.INTER_LINEAR)[..., None]
+        image += self.background
+        image += self.gain * (self.flicker * self.rng.standard_normal())
+        top, left = self.rng.integers(0, NOISE_PAD + 1, 2)
+        image += self.noise[top : top + self.height, left : left + self.width]
+        return np.clip(image, 0, 255, out=image).astype(np.uint8), placement
+
+
+class _SelfBlend:
+    """SBI for one fake: per-video perturbation parameters, jittered a little per frame like a real swap's flicker.
+
+    Parameter ranges follow the paper's source-target augmentations (RGB shift, hue/saturation/value, brightness and
+    contrast; blur, sharpen or downscale; small scale and translation) and its mask (a deformed hull of the face,
+    blurred, times a blend ratio), with lower bounds so every fake carries a visible artifact.
+    """
+
+    def __init__(self, rng: np.random.Generator, face: FaceBox) -> None:
+        self.rng, self.face = rng, face
+        self.hue = _signed(rng, 5.0, 15.0)
+        self.saturation = rng.uniform(0.75, 1.3)
+        self.value = rng.uniform(0.85, 1.15)
+        self.shift = rng.uniform(-15.0, 15.0, 3).astype(np.float32)
+        self.brightness = _signed(rng, 8.0, 22.0)
+        self.contrast = rng.uniform(0.85, 1.2)
+        self.sharpness = SHARPNESS[int(rng.integers(len(SHARPNESS)))]
+        self.strength = rng.uniform(0.0, 1.0)
+        self.scale = 1 + _signed(rng, 0.03, 0.08)
+        self.offset = np.array([_signed(rng, 0.015, 0.05), _signed(rng, 0.015, 0.05)])
+        self.ratio = float(rng.choice([0.8, 1.0, 1.0, 1.0]))
+        self.feather = rng.uniform(0.04, 0.1)
+        self.hull = _face_hull(rng, face)
+
+    def apply(self, frame: np.ndarray, placement: np.ndarray) -> np.ndarray:
+        """The frame with its face region replaced by the perturbed copy; pixels outside the mask stay untouched."""
+        hull = cv2.transform(self.hull[None], placement)[0]
+        side = math.sqrt(abs(np.linalg.det(placement[:, :2]))) * max(self.face.width, self.face.height)
+        reach = int(3 * self.feather * side) + 2
+        left, top = np.maximum(np.floor(hull.min(axis=0)).astype(int) - reach, 0)
+        right, bottom = np.minimum(np.ceil(hull.max(axis=0)).astype(int) + reach, frame.shape[1::-1])
+        target = frame[top:bottom, left:right].astype(np.float32)
+        centre = hull.mean(axis=0) - (left, top)
+        source = self._geometry(self._sharpness(self._colour(target), side), centre, side)
+        mask = np.zeros(target.shape[:2], np.float32)
+        cv2.fillConvexPoly(mask, np.round((hull - (left, top)) * 16).astype(np.int32), 1.0, cv2.LINE_AA, shift=4)
+        mask = cv2.GaussianBlur(mask, (0, 0), self.feather * side)[..., None] * self.ratio
+        out = frame.copy()
+        out[top:bottom, left:right] = np.clip(source * mask + target * (1 - mask), 0, 255).astype(np.uint8)
+        return out
+
+    def _colour(self, image: np.ndarray) -> np.ndarray:
+        hsv = cv2.cvtColor(image / 255, cv2.COLOR_RGB2HSV)
+        hsv[..., 0] = (hsv[..., 0] + self.hue + self.rng.normal(0, 0.5)) % 360
+        hsv[..., 1] = np.clip(hsv[..., 1] * self.saturation, 0, 1)
+        hsv[..., 2] = np.clip(hsv[..., 2] * self.value, 0, 1)
+        rgb = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB) * 255
+        jitter = self.rng.normal(0, 1.0, 3).astype(np.float32)
+        return (rgb - 128) * self.contrast + 128 + self.brightness + self.shift + jitter
+
+    def _sharpness(self, image: np.ndarray, side: float) -> np.ndarray:
+        if self.sharpness == "blur":
+            return cv2.GaussianBlur(image, (0, 0), (0.8 + 1.2 * self.strength) * side / 100)
+        if self.sharpness == "sharpen":
+            blurred = cv2.GaussianBlur(image, (0, 0), side / 100)
+            return image + (1.0 + 1.2 * self.strength) * (image - blurred)
+        height, width = image.shape[:2]
+        factor = 0.3 + 0.25 * self.strength
+        small = cv2.resize(image, (max(1, round(width * factor)), max(1, round(height * factor))), cv2.INTER_AREA)
+        return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
+
+    def _geometry(self, image: np.ndarray, centre: np.ndarray, side: float) -> np.ndarray:
+        matrix = cv2.getRotationMatrix2D(tuple(centre), 0.0, self.scale)
+        matrix[:, 2] += (self.offset + self.rng.normal(0, 0.004, 2)) * side
+        height, width = image.shape[:2]
+        return cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
+def _signed(rng: np.random.Generator, low: float, high: float) -> float:
+    """A magnitude in [low, high) with a random sign: the perturbation is never too small to matter."""
+    return float(rng.uniform(low, high) * rng.choice([-1.0, 1.0]))
+
+
+def _face_hull(rng: np.random.Generator, face: FaceBox, points: int = 16) -> np.ndarray:
+    """A convex hull of a radially deformed ellipse around the face in photo coordinates, SBI's deformed mask."""
+    angles = np.linspace(0, 2 * math.pi, points, endpoint=False)
+    radius = 1 + rng.uniform(-0.1, 0.1, points)
+    half_width = face.width * rng.uniform(0.4, 0.55)
+    half_height = face.height * rng.uniform(0.5, 0.65)
+    centre = (face.x + face.width / 2, face.y + face.height * rng.uniform(0.5, 0.58))
+    ellipse = np.stack(
+        [centre[0] + half_width * radius * np.cos(angles), centre[1] + half_height * radius * np.sin(angles)], axis=1
+    )
+    return cv2.convexHull(ellipse.astype(np.float32))[:, 0]
+
+
+@cache
+def _cutout(face: FaceBox) -> tuple[np.ndarray, np.ndarray]:
+    """The photo in float and an alpha that keeps head and shoulders with a soft edge, to sit on any background."""
+    photo = astronaut()
+    mask = np.zeros(photo.shape[:2], np.float32)
+    cx, cy = round(face.x + face.width / 2), round(face.y + face.height / 2)
+    cv2.ellipse(mask, (cx, cy - face.height // 8), (face.width, round(face.height * 1.2)), 0, 0, 360, 1.0, -1)
+    cv2.ellipse(
+        mask, (cx, cy + round(face.height * 2.4)), (face.width * 2, round(face.height * 1.6)), 0, 0, 360, 1.0, -1
+    )
+    return photo.astype(np.float32), cv2.GaussianBlur(mask, (0, 0), face.width * 0.08)
+
+
+def _ramp(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+    """A linear ramp in [-0.5, 0.5] along a random direction: side lighting, or a gradient's blend weight."""
+    angle = rng.uniform(0, 2 * math.pi)
+    xs = np.linspace(0, math.cos(angle), width, dtype=np.float32)
+    ys = np.linspace(0, math.sin(angle), height, dtype=np.float32)[:, None]
+    along = xs + ys
+    return (along - along.min()) / max(1e-6, float(np.ptp(along))) - 0.5
+
+
+def _background(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
+    kind = BACKGROUNDS[int(rng.integers(len(BACKGROUNDS)))]
+    first, second = rng.uniform(0, 255, (2, 3)).astype(np.float32)
+    if kind == "solid":
+        return np.broadcast_to(first, (height, width, 3)).copy()
+    if kind == "gradient":
+        weight = _ramp(rng, height, width)[..., None] + 0.5
+    elif kind == "stripes":
+        weight = (np.sin(_ramp(rng, height, width) * 2 * math.pi * rng.uniform(2, 10))[..., None] + 1) / 2
+    else:
+        cells = rng.uniform(0, 255, (int(rng.integers(3, 10)), int(rng.integers(3, 10)), 3)).astype(np.float32)
+        coarse = cv2.resize(cells, (width, height), interpolation=cv2.INTER_CUBIC)
+        fine = rng.standard_normal((height, width, 3), np.float32) * rng.uniform(1, 5)
+        return np.clip(coarse + fine, 0, 255)
+    return first * (1 - weight) + second * weight
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"(\d+)x(\d+)", text.strip().lower())
+    if not match:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 256x256, got {text!r}")
+    return int(match[1]), int(match[2])
+
+
+def main(argv: list[str] | None = None) -> int:
+    defaults = DemoOptions()
+    parser = argparse.ArgumentParser(
+        prog="python -m deepfake.pipelines.demo.dataset",
+        description="Write a DFDC-layout demo dataset: astronaut clips and self-blended (SBI) fakes of them.",
+    )
+    parser.add_argument("--out", type=Path, required=True, help="a new or empty folder, or a previous demo dataset")
+    parser.add_argument("--real-videos", type=int, default=defaults.real_videos)
+    parser.add_argument("--fakes-per-real", type=int, default=defaults.fakes_per_real)
+    parser.add_argument("--frames", type=int, default=defaults.frames, help="frames per video")
+    parser.add_argument("--fps", type=int, default=defaults.fps)
+    parser.add_argument("--size", type=_parse_size, default=(defaults.width, defaults.height), metavar="WxH")
+    parser.add_argument("--parts", type=int, default=defaults.parts)
+    parser.add_argument("--split", default=defaults.split, choices=["train", "validation", "test"])
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--workers", type=int, default=defaults.workers)
+    args = parser.parse_args(argv)
+    try:
+        options = DemoOptions(
+            real_videos=args.real_videos,
+            fakes_per_real=args.fakes_per_real,
+            frames=args.frames,
+            fps=args.fps,
+            width=args.size[0],
+            height=args.size[1],
+            parts=args.parts,
+            split=args.split,
+            seed=args.seed,
+            workers=args.workers,
+        )
+    except ValidationError as exc:
+        parser.error(describe_validation_error(exc, "option"))
+    try:
+        summary = make_demo_dataset(args.out, options)
+    except DemoError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(summary.line())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

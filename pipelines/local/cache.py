@@ -1,0 +1,76 @@
+"""The step cache: a step whose component version, params and input contents are unchanged is not run again."""
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from deepfake.components.spec import ComponentSpec
+
+
+class ArtifactRecord(BaseModel):
+    path: Path
+    sha256: str
+
+
+class CacheEntry(BaseModel):
+    execution_id: str
+    step: str
+    outputs: dict[str, ArtifactRecord]
+
+
+def hash_tree(path: Path) -> str:
+    """Content hash of a file or folder: relative paths and file bytes, independent of timestamps."""
+    root = path.resolve()
+    digest = hashlib.sha256()
+    if root.is_file():
+        files = [(root.name, root)]
+    else:
+        files = sorted(
+            (Path(folder, name).relative_to(root).as_posix(), Path(folder, name))
+            for folder, _, names in os.walk(root)
+            for name in names
+        )
+    for relative, file in files:
+        with file.open("rb") as handle:
+            file_digest = hashlib.file_digest(handle, "sha256").hexdigest()
+        digest.update(f"{relative}\0{file_digest}\n".encode())
+    return digest.hexdigest()
+
+
+def cache_key(spec: ComponentSpec, arguments: Mapping[str, str], input_hashes: Mapping[str, str]) -> str:
+    """What makes a step's result reusable: the component version and entrypoint, its params, its inputs' bytes."""
+    material = {
+        "component": spec.name,
+        "version": spec.version,
+        "kind": spec.kind,
+        "entrypoint": spec.entrypoint,
+        "params": dict(sorted(arguments.items())),
+        "inputs": dict(sorted(input_hashes.items())),
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+
+
+class StepCache:
+    """One JSON file per key under `<runs>/cache/`, pointing at the outputs of the run that produced them."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def lookup(self, key: str) -> CacheEntry | None:
+        path = self.folder / f"{key}.json"
+        if not path.is_file():
+            return None
+        entry = CacheEntry.model_validate_json(path.read_text())
+        if not all(output.path.is_dir() for output in entry.outputs.values()):
+            return None
+        return entry
+
+    def store(self, key: str, entry: CacheEntry) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        temporary = self.folder / f".{key}.json.tmp"
+        temporary.write_text(entry.model_dump_json(indent=2))
+        temporary.replace(self.folder / f"{key}.json")

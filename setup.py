@@ -1,0 +1,12 @@
+"""The library installs as one namespace, `deepfake.components`, `deepfake.pipelines` and `deepfake.deploy`, from the
+top-level folders of the same names, so a host project's own `pipelines` package (the SageMaker project template's
+layout) never shadows it. pyproject.toml holds everything else; this file only maps the folders."""
+
+from setuptools import find_packages, setup
+
+LIBRARY = ("components", "pipelines", "deploy")
+
+setup(
+    package_dir={f"deepfake.{folder}": folder for folder in LIBRARY},
+    packages=[f"deepfake.{package}" for package in find_packages(include=[f"{folder}*" for folder in LIBRARY])],
+)

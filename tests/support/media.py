@@ -1,0 +1,58 @@
+"""Real test media: the scikit-image astronaut composited into frames and encoded as H.264."""
+
+from functools import cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+from skimage import data
+
+from deepfake.pipelines.demo.video import write_h264
+
+ASTRONAUT_FACE_FRACTION = 100 / 512  # the face is ~100 px tall in the 512 px photo
+
+
+@cache
+def astronaut() -> np.ndarray:
+    return data.astronaut()
+
+
+def face_frame(width: int, height: int, face_height: int, x: int, y: int, background: int = 90) -> np.ndarray:
+    """A plain frame with the astronaut photo scaled so the face is `face_height` tall, top-left at (x, y)."""
+    frame = np.full((height, width, 3), background, np.uint8)
+    side = round(face_height / ASTRONAUT_FACE_FRACTION)
+    photo = cv2.resize(astronaut(), (side, side), interpolation=cv2.INTER_AREA)
+    visible = photo[: max(0, height - y), : max(0, width - x)]
+    frame[y : y + visible.shape[0], x : x + visible.shape[1]] = visible
+    return frame
+
+
+def face_clip(
+    path: Path,
+    frames: int = 30,
+    width: int = 320,
+    height: int = 240,
+    face_height: int = 60,
+    fps: int = 25,
+    swap_channels: bool = False,
+) -> Path:
+    """A clip whose face drifts a little each frame, so frames differ like real video.
+
+    `swap_channels` gives the face BGR colours (the grey background is unchanged): a "manipulation" that a small
+    model learns in seconds, so tests can train a detector whose verdicts they can predict.
+    """
+    side = round(face_height / ASTRONAUT_FACE_FRACTION)
+    span_x, span_y = max(1, width - side), max(1, height - side)
+    order = [2, 1, 0] if swap_channels else [0, 1, 2]
+    write_h264(
+        path,
+        (face_frame(width, height, face_height, (3 * i) % span_x, (2 * i) % span_y)[..., order] for i in range(frames)),
+        fps=fps,
+    )
+    return path
+
+
+def blank_clip(path: Path, frames: int = 20, width: int = 160, height: int = 120) -> Path:
+    """A clip with no face in it."""
+    write_h264(path, (np.full((height, width, 3), 40 + 5 * i, np.uint8) for i in range(frames)))
+    return path
