@@ -14,7 +14,7 @@ from deepfake.components.params import describe_validation_error
 Label = Literal[0, 1]
 Split = Literal["train", "validation", "test"]
 SPLITS: tuple[Split, ...] = ("train", "validation", "test")
-LABEL_NAMES = {0: "REAL", 1: "FAKE"}
+LABEL_NAMES: dict[Label, str] = {0: "REAL", 1: "FAKE"}
 Row = TypeVar("Row", bound=BaseModel)
 
 VIDEO_FOLDER = ArtifactType(
@@ -74,6 +74,12 @@ class FaceRecord(_Row):
     label: Label | None = Field(description="Its video's label; null when the video is unlabeled.")
     group: str
     source_split: Split | None = None
+
+
+class LabelledFace(FaceRecord):
+    """A row of a split: split-dataset refuses unlabeled videos, so training and evaluation can rely on the label."""
+
+    label: Label = Field(description="Its video's label.")
 
 
 def read_faces(folder: Path) -> list[FaceRecord]:

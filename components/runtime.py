@@ -126,9 +126,9 @@ def resolve_context(component: Component, layout: ContainerLayout, scratch: Path
     training = component.kind is ComponentKind.TRAINING
     output_data = Path(os.environ.get("SM_OUTPUT_DATA_DIR", layout.output_data_dir)) if training else None
     checkpoints = layout.checkpoint_dir if training else None
-    for folder in (output_data, checkpoints):
-        if folder is not None:
-            folder.mkdir(parents=True, exist_ok=True)
+    for extra in (output_data, checkpoints):
+        if extra is not None:
+            extra.mkdir(parents=True, exist_ok=True)
     return RunContext(inputs, outputs, hosts, current_host, output_data, checkpoints)
 
 

@@ -9,14 +9,14 @@ import re
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from deepfake.components.artifacts import ArtifactType
 from deepfake.components.contract import MODEL_OUTPUT, ComponentKind
 
-SPEC_FORMAT = 1
+SPEC_FORMAT: Final = 1
 MAX_SPEC_BYTES = 1024 * 1024
 PORT_NAME = r"^[a-z][a-z0-9_]{0,62}$"
 

@@ -85,9 +85,11 @@ class SageMakerRegistry:
         return [self._describe(summary["ModelPackageArn"]) for summary in self._summaries(group)]
 
     def set_status(self, group: str, version: int, status: ApprovalStatus) -> ModelPackage:
-        package = self.get(group, version)
-        self.sagemaker.update_model_package(ModelPackageArn=package.arn, ModelApprovalStatus=status.value)
-        return self._describe(package.arn)
+        arn = self.get(group, version).arn
+        if arn is None:
+            raise RegistryError(f"model group '{group}' version {version} has no model package ARN")
+        self.sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus=status.value)
+        return self._describe(arn)
 
     def newest_approved(self, group: str) -> ModelPackage:
         """The approved package created last: an explicit descending sort, and pages followed past empty ones."""

@@ -1,4 +1,4 @@
-"""The smoke test: real invocations of a stage's endpoint with the sample clips shipped in `deploy/smoke/`.
+"""The smoke test: real invocations of a stage's endpoint with the sample clips shipped in `deploy/smoke_samples/`.
 
 Each sample must answer 200 with a verdict that validates against the serving schema, whose label agrees with its
 probability and threshold, that found a face, and that names the package the stage should serve (when the endpoint
@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from deepfake.components.serve.schema import Verdict
 from deepfake.deploy.stages import StageConfig, StageTarget
 
-SAMPLES_FILE = Path(__file__).parent / "smoke" / "samples.json"
+SAMPLES_FILE = Path(__file__).parent / "smoke_samples" / "samples.json"
 
 
 class Sample(BaseModel):

@@ -8,6 +8,15 @@ from moto.server import ThreadedMotoServer
 
 from tests.support import REPO_ROOT
 
+# Fixtures that start a server or train a model: a test that uses one is `slow` (left out by `make test-fast`).
+SLOW_FIXTURES = {"moto_endpoint", "trained_model", "clips", "reference"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(autouse=True)
 def _in_repo_root(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -95,17 +95,16 @@ def layer_of(name: str, layers: list[list[str]], prefix: str) -> tuple[int, str]
     return None
 
 
-def test_the_top_level_layers_point_one_way(graph: list[Import]) -> None:
-    wrong = [
+def top_level_violations(graph: list[Import]) -> list[str]:
+    return [
         f"{found.where}: {found.module} imports {found.target}"
         for found in graph
         for low, high in ((TOP_LAYERS[i], TOP_LAYERS[j]) for i in range(3) for j in range(i + 1, 3))
         if within(found.module, low) and within(found.target, high)
     ]
-    assert not wrong, "imports against components ← pipelines ← deploy:\n" + "\n".join(wrong)
 
 
-def test_the_pipelines_subpackages_are_layered(graph: list[Import]) -> None:
+def pipelines_violations(graph: list[Import]) -> list[str]:
     wrong = []
     for found in graph:
         source = layer_of(found.module, PIPELINES_LAYERS, "deepfake.pipelines")
@@ -114,7 +113,34 @@ def test_the_pipelines_subpackages_are_layered(graph: list[Import]) -> None:
             continue
         if target[0] >= source[0]:
             wrong.append(f"{found.where}: {found.module} ({source[1]}) imports {found.target} ({target[1]})")
+    return wrong
+
+
+def test_the_top_level_layers_point_one_way(graph: list[Import]) -> None:
+    wrong = top_level_violations(graph)
+    assert not wrong, "imports against components ← pipelines ← deploy:\n" + "\n".join(wrong)
+
+
+def test_the_pipelines_subpackages_are_layered(graph: list[Import]) -> None:
+    wrong = pipelines_violations(graph)
     assert not wrong, "imports against the pipelines layers " + repr(PIPELINES_LAYERS) + ":\n" + "\n".join(wrong)
+
+
+@pytest.mark.parametrize(
+    ("module", "target", "caught"),
+    [
+        ("deepfake.components.runtime", "deepfake.pipelines.settings", True),
+        ("deepfake.pipelines.local.runner", "deepfake.deploy.registry", True),
+        ("deepfake.deploy.cli", "deepfake.pipelines.settings", False),
+        ("deepfake.pipelines.sagemaker.compiler", "deepfake.pipelines.local.docker", True),
+        ("deepfake.pipelines.dag.steps", "deepfake.pipelines.images.resolver", True),
+        ("deepfake.pipelines.local.docker", "deepfake.pipelines.images.resolver", False),
+        ("deepfake.pipelines.cli.main", "deepfake.pipelines.local.runner", False),
+    ],
+)
+def test_the_layer_rules_catch_an_import_against_them(module: str, target: str, caught: bool) -> None:
+    found = [Import(module, target, "example.py:1")]
+    assert bool(top_level_violations(found) + pipelines_violations(found)) is caught
 
 
 def test_only_tests_import_tests_and_benchmarks_share_only_tests_support(graph: list[Import]) -> None:

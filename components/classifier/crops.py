@@ -1,4 +1,5 @@
-"""Scoring face crop files in batches, as evaluate-model and score-videos both do: decoding on a thread a core."""
+"""Scoring face crop files in batches, as evaluate-model and score-videos both do: the model and every crop checked
+before any work, then decoding on a thread a core."""
 
 import logging
 import os
@@ -12,11 +13,39 @@ import torch
 from torch import nn
 from torchvision.transforms import v2
 
-from deepfake.components.classifier.model import ModelConfig
+from deepfake.components.classifier.model import ModelConfig, load_model
 from deepfake.components.classifier.scoring import eval_transform, load_face, predict_probabilities
+from deepfake.components.manifests import FaceRecord, safe_relative_path
 
 log = logging.getLogger(__name__)
 PROGRESS_STEPS = 10
+
+
+class ScoringInputError(ValueError):
+    """The model or the face crops cannot be scored as given; the message names the input and what to pass."""
+
+
+def open_model(folder: Path) -> tuple[nn.Module, ModelConfig]:
+    try:
+        return load_model(folder)
+    except Exception as exc:  # a corrupt or foreign file fails deep in torch.load (weights_only) or pydantic
+        raise ScoringInputError(
+            f"input 'model' at {folder} does not load ({type(exc).__name__}: {exc}); pass the model folder or"
+            f" model.tar.gz that train-classifier wrote (a registered model's model data), made with this"
+            f" repository's torch and torchvision"
+        ) from exc
+
+
+def locate_crops(root: Path, faces: Sequence[FaceRecord], listed_in: str) -> list[Path]:
+    """Every crop, checked before the model loads, so a mismatched FaceDataset fails in seconds, not mid-run."""
+    paths = [safe_relative_path(root, face.image) for face in faces]
+    missing = [face.image for face, path in zip(faces, paths, strict=True) if not path.is_file()]
+    if missing:
+        raise ScoringInputError(
+            f"{len(missing)} of {len(faces)} face images named in {listed_in} are missing from input 'faces' (first:"
+            f" {missing[0]}): pass the FaceDataset {listed_in} was made from"
+        )
+    return paths
 
 
 def score_crops(network: nn.Module, config: ModelConfig, paths: Sequence[Path], batch_size: int) -> np.ndarray:

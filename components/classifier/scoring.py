@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
 import numpy as np
 import torch
@@ -25,6 +25,11 @@ def load_face(path: Path | BinaryIO, draft_size: int | None = None) -> Image.Ima
             return image.convert("RGB")
     except OSError as exc:
         raise ValueError(f"face image {path} cannot be read ({exc}); re-run extract-faces for its video") from exc
+
+
+def verdict_label(probability: float, threshold: float) -> Literal["REAL", "FAKE"]:
+    """The one decision rule of evaluation, batch scoring and serving: FAKE at or above the threshold."""
+    return "FAKE" if probability >= threshold else "REAL"
 
 
 def eval_transform(config: ModelConfig) -> v2.Compose:

@@ -15,12 +15,11 @@ from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from torch import nn
 
 from deepfake.components import Component, ComponentKind, InputSpec, OutputSpec, RunContext
-from deepfake.components.classifier.crops import score_crops
-from deepfake.components.classifier.model import MODEL_ARTIFACT, Aggregation, ModelConfig, load_model
-from deepfake.components.classifier.scoring import aggregate
+from deepfake.components.classifier.crops import locate_crops, open_model, score_crops
+from deepfake.components.classifier.model import MODEL_ARTIFACT, Aggregation, ModelConfig
+from deepfake.components.classifier.scoring import aggregate, verdict_label
 from deepfake.components.evaluate_model.metrics import (
     MIN_BOOTSTRAP_SAMPLES,
     binary_classification_metrics,
@@ -39,11 +38,10 @@ from deepfake.components.manifests import (
     EVALUATION_REPORT,
     FACE_DATASET,
     LABEL_NAMES,
-    FaceRecord,
     Label,
+    LabelledFace,
     Split,
     read_jsonl,
-    safe_relative_path,
     write_json,
 )
 
@@ -95,7 +93,7 @@ class VideoScore:
 
 def run(params: Params, ctx: RunContext) -> None:
     rows = read_split(ctx.inputs["splits"], params.split)
-    paths = locate_images(ctx.inputs["faces"], rows)
+    paths = locate_crops(ctx.inputs["faces"], rows, f"{params.split}.jsonl")
     network, config = open_model(ctx.inputs["model"])
     aggregation = params.aggregation or config.aggregation
     threshold = config.threshold if params.threshold is None else params.threshold
@@ -128,10 +126,10 @@ def run(params: Params, ctx: RunContext) -> None:
     )
 
 
-def read_split(folder: Path, split: Split) -> list[FaceRecord]:
+def read_split(folder: Path, split: Split) -> list[LabelledFace]:
     """The split's faces, refused before any scoring when they cannot give a ROC AUC."""
     path = folder / f"{split}.jsonl"
-    rows = read_jsonl(path, FaceRecord)
+    rows = read_jsonl(path, LabelledFace)
     if not rows:
         raise EvaluationError(
             f"split '{split}' is empty: {path.name} in input 'splits' holds no faces; evaluate another split (param"
@@ -149,30 +147,7 @@ def read_split(folder: Path, split: Split) -> list[FaceRecord]:
     return rows
 
 
-def locate_images(root: Path, rows: Sequence[FaceRecord]) -> list[Path]:
-    """Every crop, checked before the model loads, so a mismatched FaceDataset fails in seconds, not mid-run."""
-    paths = [safe_relative_path(root, row.image) for row in rows]
-    missing = [row.image for row, path in zip(rows, paths, strict=True) if not path.is_file()]
-    if missing:
-        shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
-        raise EvaluationError(
-            f"{len(missing)} of {len(rows)} face images named by the split are missing from input 'faces' ({shown}):"
-            f" pass the FaceDataset the splits were made from"
-        )
-    return paths
-
-
-def open_model(folder: Path) -> tuple[nn.Module, ModelConfig]:
-    try:
-        return load_model(folder)
-    except Exception as exc:  # a corrupt or foreign file fails deep in torch.load (weights_only) or pydantic
-        raise EvaluationError(
-            f"input 'model' at {folder} does not load ({type(exc).__name__}: {exc}); pass the model folder or"
-            f" model.tar.gz that train-classifier wrote, made with this repository's torch and torchvision"
-        ) from exc
-
-
-def score_videos(rows: Sequence[FaceRecord], probabilities: np.ndarray, aggregation: Aggregation) -> list[VideoScore]:
+def score_videos(rows: Sequence[LabelledFace], probabilities: np.ndarray, aggregation: Aggregation) -> list[VideoScore]:
     """One probability_fake a video, aggregated from its faces exactly as serving aggregates them."""
     labels = _video_labels(rows)
     faces: dict[str, list[float]] = {video: [] for video in labels}
@@ -185,7 +160,7 @@ def score_videos(rows: Sequence[FaceRecord], probabilities: np.ndarray, aggregat
 
 
 def evaluation_document(
-    rows: Sequence[FaceRecord],
+    rows: Sequence[LabelledFace],
     probabilities: np.ndarray,
     videos: Sequence[VideoScore],
     params: Params,
@@ -221,11 +196,11 @@ def write_predictions(path: Path, videos: Sequence[VideoScore], threshold: float
     """One row a video with its verdict, for finding the videos the model gets wrong."""
     with path.open("w") as handle:
         for video in videos:
-            verdict = LABEL_NAMES[int(video.probability_fake >= threshold)]
+            verdict = verdict_label(video.probability_fake, threshold)
             handle.write(json.dumps({**asdict(video), "predicted": verdict}) + "\n")
 
 
-def _video_labels(rows: Sequence[FaceRecord]) -> dict[str, Label]:
+def _video_labels(rows: Sequence[LabelledFace]) -> dict[str, Label]:
     labels: dict[str, Label] = {}
     for row in rows:
         known = labels.setdefault(row.video_id, row.label)

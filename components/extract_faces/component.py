@@ -67,8 +67,8 @@ def run(params: Params, ctx: RunContext) -> None:
     settings = ExtractionSettings(**params.model_dump(include=set(ExtractionSettings.model_fields)))
     for leftover in output.rglob(".*.tmp"):
         leftover.unlink()
-    results = {record.id: _load_part(output, record.id) for record in share}
-    todo = [record for record in share if results[record.id] is None]
+    results = {record.id: part for record in share if (part := _load_part(output, record.id)) is not None}
+    todo = [record for record in share if record.id not in results]
     log.info(
         "host %s (%d of %d): %d videos in this share, %d already done, %d to extract",
         ctx.current_host,

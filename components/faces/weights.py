@@ -27,7 +27,7 @@ MODELS: dict[ModelName, tuple[str, str]] = {
         "2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1",
     ),
 }
-DEFAULT_DIR = Path(__file__).resolve().parent / "weights"
+DEFAULT_DIR = Path(__file__).resolve().parent / "models"
 DIR_ENV = "DEEPFAKE_FACE_MODEL_DIR"
 
 

@@ -159,8 +159,9 @@ def read_dfdc(root: Path) -> Listing:
                 listing.reject(path, f"{where}: {exc}")
                 continue
             original = fields.get("original")
-            has_original = label == 1 and isinstance(original, str) and original.strip()
-            group = video_id((part / original.strip()).as_posix()) if has_original else None
+            group = None
+            if label == 1 and isinstance(original, str) and original.strip():
+                group = video_id((part / original.strip()).as_posix())
             listing.videos.append(ListedVideo(path, label, group, split))
     return listing
 

@@ -13,23 +13,20 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
-from torch import nn
 
 from deepfake.components import Component, ComponentKind, InputSpec, OutputSpec, RunContext
 from deepfake.components.artifacts import JSON_REPORT
-from deepfake.components.classifier.crops import score_crops
-from deepfake.components.classifier.model import MODEL_ARTIFACT, Aggregation, ModelConfig, load_model
-from deepfake.components.classifier.scoring import aggregate
+from deepfake.components.classifier.crops import locate_crops, open_model, score_crops
+from deepfake.components.classifier.model import MODEL_ARTIFACT, Aggregation, ModelConfig
+from deepfake.components.classifier.scoring import aggregate, verdict_label
 from deepfake.components.manifests import (
     FACE_DATASET,
-    LABEL_NAMES,
     VIDEO_MANIFEST,
     FaceRecord,
     RejectedVideo,
     VideoRecord,
     read_faces,
     read_jsonl,
-    safe_relative_path,
 )
 from deepfake.components.score_videos.report import SUMMARY_FILE, summary_document, write_summary
 from deepfake.components.score_videos.verdicts import UNSCORABLE, VIDEO_VERDICTS, Verdict, write_verdicts
@@ -64,7 +61,7 @@ def run(params: Params, ctx: RunContext) -> None:
     not_ingested = read_jsonl(manifest / "rejected.jsonl", RejectedVideo)
     faces = read_faces(faces_dir)
     check_faces_belong(videos, faces)
-    paths = locate_crops(faces_dir, faces)
+    paths = locate_crops(faces_dir, faces, "faces.jsonl")
     network, config = open_model(ctx.inputs["model"])
     if paths:
         check_face_size(paths[0], config)
@@ -97,28 +94,6 @@ def check_faces_belong(videos: Sequence[VideoRecord], faces: Sequence[FaceRecord
             f"input 'faces' holds faces of {len(unknown)} video(s) that input 'manifest' does not list (first:"
             f" '{unknown[0]}'): pass the VideoManifest the FaceDataset was extracted from"
         )
-
-
-def locate_crops(root: Path, faces: Sequence[FaceRecord]) -> list[Path]:
-    """Every crop, checked before the model loads, so a mismatched FaceDataset fails in seconds, not mid-run."""
-    paths = [safe_relative_path(root, face.image) for face in faces]
-    missing = [face.image for face, path in zip(faces, paths, strict=True) if not path.is_file()]
-    if missing:
-        raise ScoringError(
-            f"{len(missing)} of {len(faces)} face images named in faces.jsonl are missing from input 'faces' (first:"
-            f" {missing[0]}): pass the whole FaceDataset folder extract-faces wrote"
-        )
-    return paths
-
-
-def open_model(folder: Path) -> tuple[nn.Module, ModelConfig]:
-    try:
-        return load_model(folder)
-    except Exception as exc:  # a corrupt or foreign file fails deep in torch.load (weights_only) or pydantic
-        raise ScoringError(
-            f"input 'model' at {folder} does not load ({type(exc).__name__}: {exc}); pass the model folder or"
-            f" model.tar.gz that train-classifier wrote (a registered model's model data)"
-        ) from exc
 
 
 def check_face_size(crop: Path, config: ModelConfig) -> None:
@@ -161,7 +136,7 @@ def judge(
         common = {"video_id": video.id, "path": video.path, "aggregation": aggregation, "threshold": threshold}
         if len(found) >= min_faces:
             probability = aggregate(found, aggregation)
-            label = LABEL_NAMES[int(probability >= threshold)]
+            label = verdict_label(probability, threshold)
             verdicts.append(
                 Verdict(**common, label=label, probability_fake=round(probability, 6), faces_scored=len(found))
             )

@@ -21,7 +21,7 @@ def summary_document(
     config: ModelConfig,
     settings: dict[str, Any],
 ) -> dict[str, Any]:
-    counts = Counter(verdict.label for verdict in verdicts)
+    counts: Counter[str] = Counter(verdict.label for verdict in verdicts)
     scored = counts["REAL"] + counts["FAKE"]
     return {
         "videos": len(verdicts),

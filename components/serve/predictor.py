@@ -17,7 +17,13 @@ from PIL import Image, UnidentifiedImageError
 
 from deepfake.components.artifacts import ArtifactError, unpack_archive
 from deepfake.components.classifier.model import CONFIG_FILE, WEIGHTS_FILE, load_model
-from deepfake.components.classifier.scoring import aggregate, eval_transform, load_face, predict_probabilities
+from deepfake.components.classifier.scoring import (
+    aggregate,
+    eval_transform,
+    load_face,
+    predict_probabilities,
+    verdict_label,
+)
 from deepfake.components.contract import MODEL_ARCHIVE
 from deepfake.components.faces.crop import encode_jpeg, square_crop
 from deepfake.components.faces.detection import FaceBox, FaceDetector, best_faces
@@ -165,7 +171,7 @@ class Predictor:
     def _verdict(self, kind: InputKind, frame_scores: list[FrameScore], frames_sampled: int) -> Verdict:
         probability = aggregate([frame.probability_fake for frame in frame_scores], self.config.aggregation)
         return Verdict(
-            label=self.config.labels[int(probability >= self.config.threshold)],
+            label=verdict_label(probability, self.config.threshold),
             probability_fake=round(probability, 6),
             threshold=self.config.threshold,
             aggregation=self.config.aggregation,

@@ -169,6 +169,7 @@ def _videos_per_group(rows: Sequence[FaceRecord]) -> dict[str, Counter[Label]]:
         )
     seen: dict[str, tuple[str, Label]] = {}
     for row in rows:
+        assert row.label is not None  # unlabeled rows were refused above
         known = seen.setdefault(row.video_id, (row.group, row.label))
         if known != (row.group, row.label):
             raise SplitError(

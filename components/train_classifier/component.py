@@ -13,7 +13,7 @@ from pathlib import Path
 
 from deepfake.components import ArtifactType, Component, ComponentKind, InputSpec, OutputSpec, RunContext
 from deepfake.components.classifier.model import MODEL_ARTIFACT, ModelConfig, save_model
-from deepfake.components.manifests import DATASET_SPLITS, FACE_DATASET, FaceRecord, read_jsonl
+from deepfake.components.manifests import DATASET_SPLITS, FACE_DATASET, LabelledFace, read_jsonl
 from deepfake.components.train_classifier.params import Params
 from deepfake.components.train_classifier.training import (
     TrainingData,
@@ -47,7 +47,7 @@ PRETRAINED_WEIGHTS = ArtifactType(
 
 
 def run_fingerprint(
-    params: Params, train: Sequence[FaceRecord], validation: Sequence[FaceRecord], pretrained: Path | None
+    params: Params, train: Sequence[LabelledFace], validation: Sequence[LabelledFace], pretrained: Path | None
 ) -> str:
     """Names one training run: its params (but num_workers, which does not change the result), its split rows and
     its starting weights. Crop bytes are not read; the pipeline's step cache already keys on input content.
@@ -73,8 +73,8 @@ def run(params: Params, ctx: RunContext) -> None:
         relaunch(ENTRY_MODULE, ctx.hosts, ctx.host_index, processes)
         return
     faces, splits = ctx.inputs["faces"], ctx.inputs["splits"]
-    train = subsample(read_jsonl(splits / "train.jsonl", FaceRecord), params.max_train_faces, params.seed)
-    validation = read_jsonl(splits / "validation.jsonl", FaceRecord)
+    train = subsample(read_jsonl(splits / "train.jsonl", LabelledFace), params.max_train_faces, params.seed)
+    validation = read_jsonl(splits / "validation.jsonl", LabelledFace)
     check_split("train", train, faces)
     check_split("validation", validation, faces)
     pretrained = ctx.inputs["pretrained"] / PRETRAINED_FILE if "pretrained" in ctx.inputs else None

@@ -38,7 +38,7 @@ from tqdm import tqdm
 from deepfake.components.classifier.model import Aggregation, ModelConfig, build_network, load_pretrained
 from deepfake.components.classifier.scoring import aggregate, eval_transform, load_face
 from deepfake.components.contract import BASE_DIR_ENV, DEFAULT_BASE_DIR, TRAIN_COMMAND, ComponentKind, ContainerLayout
-from deepfake.components.manifests import LABEL_NAMES, FaceRecord, safe_relative_path, write_json
+from deepfake.components.manifests import LABEL_NAMES, LabelledFace, safe_relative_path, write_json
 from deepfake.components.train_classifier.params import Params
 
 log = logging.getLogger(__name__)
@@ -58,8 +58,8 @@ Key = tuple[int, int]
 @dataclass(frozen=True)
 class TrainingData:
     root: Path
-    train: Sequence[FaceRecord]
-    validation: Sequence[FaceRecord]
+    train: Sequence[LabelledFace]
+    validation: Sequence[LabelledFace]
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class FitResult:
     summary: dict[str, float | int | str]
 
 
-def check_split(name: str, records: Sequence[FaceRecord], faces: Path) -> None:
+def check_split(name: str, records: Sequence[LabelledFace], faces: Path) -> None:
     """Fail before any training on what would otherwise fail hours in, or give a meaningless model."""
     if not records:
         raise ValueError(
@@ -111,7 +111,7 @@ def check_split(name: str, records: Sequence[FaceRecord], faces: Path) -> None:
         )
 
 
-def subsample(records: Sequence[FaceRecord], limit: int | None, seed: int) -> list[FaceRecord]:
+def subsample(records: Sequence[LabelledFace], limit: int | None, seed: int) -> list[LabelledFace]:
     """A seeded subset in manifest order, for quick runs; the same seed always keeps the same faces."""
     if limit is None or len(records) <= limit:
         return list(records)
@@ -162,7 +162,7 @@ class FaceImages(Dataset[tuple[torch.Tensor, torch.Tensor, int]]):
     """
 
     def __init__(
-        self, root: Path, records: Sequence[FaceRecord], transform: v2.Compose, image_size: int, seed: int | None
+        self, root: Path, records: Sequence[LabelledFace], transform: v2.Compose, image_size: int, seed: int | None
     ) -> None:
         self.paths = [safe_relative_path(root, record.image) for record in records]
         self.targets = torch.tensor([float(record.label) for record in records])
@@ -391,7 +391,7 @@ def capture_rng() -> dict[str, Any]:
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
         "numpy": {
-            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)),
             "position": int(position),
             "has_gauss": int(has_gauss),
             "cached_gaussian": float(cached_gaussian),
@@ -462,7 +462,7 @@ class Scores:
     face_auc: float
 
 
-def video_auc(records: Sequence[FaceRecord], probabilities: Sequence[float], how: Aggregation) -> float:
+def video_auc(records: Sequence[LabelledFace], probabilities: Sequence[float], how: Aggregation) -> float:
     """ROC AUC over videos, each scored as evaluation and serving score it: its faces aggregated."""
     scores: dict[str, list[float]] = defaultdict(list)
     labels: dict[str, int] = {}
@@ -490,8 +490,9 @@ def fit(
     network = build_network(config.architecture)
     if pretrained is not None:
         load_pretrained(network, pretrained)
-    memory_format = torch.channels_last if device.type == "cuda" else torch.preserve_format
-    network.to(device, memory_format=memory_format)
+    network.to(device)
+    if device.type == "cuda":
+        network.to(memory_format=torch.channels_last)
     model: nn.Module = network
     if rank.world_size > 1:
         model = DistributedDataParallel(network, device_ids=[device.index] if device.type == "cuda" else None)
@@ -573,7 +574,7 @@ def fit(
                 "val_loss": scores.loss,
                 "val_auc": scores.auc,
                 "val_face_auc": scores.face_auc,
-                "learning_rate": scheduler.get_last_lr()[0],
+                "learning_rate": float(scheduler.get_last_lr()[0]),
             }
         )
         rng = _gather(capture_rng(), rank)
@@ -659,7 +660,7 @@ def _train_epoch(
 def _validate(
     network: nn.Module,
     loader: DataLoader,
-    records: Sequence[FaceRecord],
+    records: Sequence[LabelledFace],
     pos_weight: torch.Tensor,
     precision: Precision,
     device: torch.device,

@@ -10,9 +10,8 @@ model.tar.gz URI itself). FaceSize must be the model's input size (model.json im
 crops of another size, naming the value to set. The threshold and the aggregation are the model's own.
 """
 
-from deepfake.components.extract_faces.component import COMPONENT as EXTRACT_FACES
-from deepfake.components.ingest_videos.component import COMPONENT as INGEST_VIDEOS
 from deepfake.components.score_videos.component import COMPONENT as SCORE_VIDEOS
+from deepfake.pipelines.builtin.stages import face_stages
 from deepfake.pipelines.dag import Pipeline
 
 
@@ -29,13 +28,7 @@ def build_pipeline() -> Pipeline:
     face_size = pipeline.parameter("FaceSize", int, 64, "Side of the face crops: the model's image_size.")
     min_faces = pipeline.parameter("MinFaces", int, 1, "A video with fewer faces found is UNSCORABLE.")
 
-    ingest = pipeline.step("ingest-videos", INGEST_VIDEOS, params={"format": dataset_format}, inputs={"videos": data})
-    extract = pipeline.step(
-        "extract-faces",
-        EXTRACT_FACES,
-        params={"frames_per_video": frames, "face_size": face_size},
-        inputs={"manifest": ingest.output("manifest"), "videos": data},
-    )
+    ingest, extract = face_stages(pipeline, data, dataset_format, frames, face_size)
     pipeline.step(
         "score-videos",
         SCORE_VIDEOS,

@@ -13,11 +13,10 @@ trained from scratch on the demo data did not generalise (test AUC 0.40); resnet
 """
 
 from deepfake.components.evaluate_model.component import COMPONENT as EVALUATE_MODEL
-from deepfake.components.extract_faces.component import COMPONENT as EXTRACT_FACES
-from deepfake.components.ingest_videos.component import COMPONENT as INGEST_VIDEOS
 from deepfake.components.serve import IMAGE as SERVE_IMAGE
 from deepfake.components.split_dataset.component import COMPONENT as SPLIT_DATASET
 from deepfake.components.train_classifier.component import COMPONENT as TRAIN_CLASSIFIER
+from deepfake.pipelines.builtin.stages import face_stages
 from deepfake.pipelines.dag import Pipeline, all_of, ge
 
 MODEL_GROUP = "deepfake-detector"
@@ -50,13 +49,7 @@ def build_pipeline() -> Pipeline:
         "Status of a registered model: PendingManualApproval or Approved.",
     )
 
-    ingest = pipeline.step("ingest-videos", INGEST_VIDEOS, params={"format": dataset_format}, inputs={"videos": data})
-    extract = pipeline.step(
-        "extract-faces",
-        EXTRACT_FACES,
-        params={"frames_per_video": frames, "face_size": face_size},
-        inputs={"manifest": ingest.output("manifest"), "videos": data},
-    )
+    _, extract = face_stages(pipeline, data, dataset_format, frames, face_size)
     faces = extract.output("faces")
     split = pipeline.step("split-dataset", SPLIT_DATASET, params={"seed": seed}, inputs={"faces": faces})
     splits = split.output("splits")

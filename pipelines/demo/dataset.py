@@ -223,10 +223,12 @@ class _Scene:
         self.prescale = self.base_scale * (1 + self.zoom)
         photo, alpha = _cutout(face)
         small = (round(photo.shape[1] * self.prescale), round(photo.shape[0] * self.prescale))
-        self.subject = cv2.resize(photo, small, interpolation=cv2.INTER_AREA)
+        self.subject: np.ndarray = cv2.resize(photo, small, interpolation=cv2.INTER_AREA)
         self.alpha = cv2.resize(alpha, small, interpolation=cv2.INTER_AREA)
         background = _background(rng, self.width, self.height)
-        self.subject *= (1 + _ramp(rng, small[1], small[0]) * rng.uniform(0.0, 0.4))[..., None]
+        np.multiply(
+            self.subject, (1 + _ramp(rng, small[1], small[0]) * rng.uniform(0.0, 0.4))[..., None], out=self.subject
+        )
         tint = rng.uniform(0.85, 1.15, 3).astype(np.float32)
         # Exposure (contrast, brightness, white balance) is one affine map per channel, so it is applied once to the
         # subject and the background here rather than to every composited frame.
@@ -234,8 +236,8 @@ class _Scene:
         self.gain = rng.uniform(0.9, 1.1, 3).astype(np.float32)
         scale, offset = contrast * self.gain, (128 * (1 - contrast) + brightness) * self.gain
         self.background = background * scale + offset
-        self.subject *= tint * scale
-        self.subject += offset
+        np.multiply(self.subject, tint * scale, out=self.subject)
+        np.add(self.subject, offset, out=self.subject)
         self.flicker = rng.uniform(0.0, 4.0)
         # Sensor noise: windows of one larger noise field at random offsets, far cheaper than fresh noise per frame.
         self.noise = rng.standard_normal((self.height + NOISE_PAD, self.width + NOISE_PAD, 3), np.float32)
@@ -257,7 +259,7 @@ class _Scene:
         matrix = placement.copy()
         matrix[:, :2] /= self.prescale
         size = (self.width, self.height)
-        image = cv2.warpAffine(self.subject, matrix, size, flags=cv2.INTER_LINEAR)
+        image: np.ndarray = cv2.warpAffine(self.subject, matrix, size, flags=cv2.INTER_LINEAR)
         image -= self.background
         image *= cv2.warpAffine(self.alpha, matrix, size, flags=cv2.INTER_LINEAR)[..., None]
         image += self.background
@@ -325,11 +327,12 @@ class _SelfBlend:
             return image + (1.0 + 1.2 * self.strength) * (image - blurred)
         height, width = image.shape[:2]
         factor = 0.3 + 0.25 * self.strength
-        small = cv2.resize(image, (max(1, round(width * factor)), max(1, round(height * factor))), cv2.INTER_AREA)
+        # Bilinear both ways (cv2 took the INTER_AREA once passed here as its `dst` argument, and ignored it).
+        small = cv2.resize(image, (max(1, round(width * factor)), max(1, round(height * factor))))
         return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
 
     def _geometry(self, image: np.ndarray, centre: np.ndarray, side: float) -> np.ndarray:
-        matrix = cv2.getRotationMatrix2D(tuple(centre), 0.0, self.scale)
+        matrix: np.ndarray = cv2.getRotationMatrix2D(tuple(centre), 0.0, self.scale)
         matrix[:, 2] += (self.offset + self.rng.normal(0, 0.004, 2)) * side
         height, width = image.shape[:2]
         return cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)

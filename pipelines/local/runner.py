@@ -375,4 +375,6 @@ def _failure_reason(layout: ContainerLayout, code: int) -> str:
 def _step_type(step: Any) -> str:
     if isinstance(step, ComponentStep):
         return step.component.kind.value
-    return {ConditionStep: "condition", FailStep: "fail", RegisterStep: "register"}[type(step)]
+    if isinstance(step, ConditionStep):
+        return "condition"
+    return "fail" if isinstance(step, FailStep) else "register"

@@ -9,6 +9,7 @@ tests point this at a moto server.
 import hashlib
 import shutil
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import boto3
@@ -67,8 +68,8 @@ def stage_prefix(uri: str, cache_dir: Path, max_bytes: int) -> tuple[Path, str]:
     return folder, fingerprint
 
 
-def _list(client, bucket: str, prefix: str, uri: str) -> list[tuple[str, str, int]]:
-    objects = []
+def _list(client: Any, bucket: str, prefix: str, uri: str) -> list[tuple[str, str, int]]:
+    objects: list[tuple[str, str, int]] = []
     try:
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             objects.extend(

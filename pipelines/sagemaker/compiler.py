@@ -13,7 +13,7 @@ import logging
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +82,7 @@ TRAINING_INSTANCE_COUNT = "TrainingInstanceCount"
 SHARDED = "ShardedByS3Key"
 DISTRIBUTION_PARAM = "input_distribution"
 SAGEMAKER_PIPELINE_NAME = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$"
-PARAMETER_CLASSES = {
+PARAMETER_CLASSES: dict[str, Callable[..., Parameter]] = {
     "String": ParameterString,
     "Integer": ParameterInteger,
     "Float": ParameterFloat,
@@ -487,14 +487,13 @@ def _job_retry_policies(retry: RetryPolicy) -> list[Any]:
     """SageMaker retries infrastructure failures only (not a failing container); MaxAttempts counts retries."""
     if retry.max_attempts <= 1:
         return []
-    numbers = {
-        "max_attempts": retry.max_attempts - 1,
-        "interval_seconds": max(1, math.ceil(retry.interval_seconds)),
-        "backoff_rate": retry.backoff_rate,
-    }
+    retries, interval = retry.max_attempts - 1, max(1, math.ceil(retry.interval_seconds))
     return [
         StepRetryPolicy(
-            exception_types=[StepExceptionTypeEnum.SERVICE_FAULT, StepExceptionTypeEnum.THROTTLING], **numbers
+            exception_types=[StepExceptionTypeEnum.SERVICE_FAULT, StepExceptionTypeEnum.THROTTLING],
+            max_attempts=retries,
+            interval_seconds=interval,
+            backoff_rate=retry.backoff_rate,
         ),
         SageMakerJobStepRetryPolicy(
             exception_types=[
@@ -502,6 +501,8 @@ def _job_retry_policies(retry: RetryPolicy) -> list[Any]:
                 SageMakerJobExceptionTypeEnum.CAPACITY_ERROR,
                 SageMakerJobExceptionTypeEnum.RESOURCE_LIMIT,
             ],
-            **numbers,
+            max_attempts=retries,
+            interval_seconds=interval,
+            backoff_rate=retry.backoff_rate,
         ),
     ]

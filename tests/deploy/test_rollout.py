@@ -18,6 +18,8 @@ from deepfake.deploy.stages import Deployment, Outcome, Stage, StageConfig
 from deepfake.pipelines.registry import ApprovalStatus, LocalRegistry
 from tests.support.ports import free_port
 
+pytestmark = pytest.mark.slow  # serving processes for each stage
+
 GROUP = "deepfake-detector"
 
 

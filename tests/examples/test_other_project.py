@@ -19,6 +19,8 @@ from deepfake.pipelines.dag.loading import discover_components
 from tests.support import REPO_ROOT
 from tests.support.media import blank_clip, face_clip
 
+pytestmark = pytest.mark.slow  # whole pipeline runs in subprocesses
+
 EXAMPLE = REPO_ROOT / "examples/other_project"
 PIPELINE = "pipelines.face_audit.pipeline:pipeline"
 SPECS = EXAMPLE / "specs"

@@ -13,8 +13,10 @@ from deepfake.pipelines.builtin.batch_scoring import build_pipeline
 from deepfake.pipelines.dag import ComponentStep, OutputRef, ParamRef
 from deepfake.pipelines.local.records import StepState
 from deepfake.pipelines.local.runner import LocalRunner
-from tests.components.evaluate_model.test_component import brightness_network
 from tests.support.media import blank_clip, face_clip
+from tests.support.models import brightness_network
+
+pytestmark = pytest.mark.slow  # a whole pipeline run
 
 FACE_SIZE = 48
 

@@ -13,7 +13,9 @@ QUICKSTART = "examples/quickstart/pipeline.py:pipeline"
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "deepfake.pipelines", *args], capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "deepfake.pipelines", *args], capture_output=True, text=True, check=False
+    )
 
 
 def test_help_lists_the_commands() -> None:

@@ -8,6 +8,7 @@ from deepfake.components.manifests import FaceRecord, read_faces, read_jsonl
 from deepfake.pipelines.builtin.deepfake import build_pipeline
 from deepfake.pipelines.local.records import StepState
 from deepfake.pipelines.local.runner import LocalRunner
+from deepfake.pipelines.registry import LocalRegistry
 from tests.support.media import blank_clip, face_clip
 
 
@@ -30,10 +31,18 @@ def dfdc(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 QUICK = {"FramesPerVideo": "3", "FaceSize": "48", "Epochs": "2", "BatchSize": "4", "EarlyStoppingPatience": "2"}
+pytestmark = pytest.mark.slow
 
 
-def test_the_whole_pipeline_runs_gates_and_registers(dfdc: Path, tmp_path: Path) -> None:
-    runner = LocalRunner(tmp_path / "runs", out=io.StringIO())
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One runs folder (and step cache) for the module: the gate's params are no step's params, so a run that only
+    changes the gate reuses every step up to it, as it would for a user."""
+    return tmp_path_factory.mktemp("runs")
+
+
+def test_the_whole_pipeline_runs_gates_and_registers(dfdc: Path, runs: Path) -> None:
+    runner = LocalRunner(runs, out=io.StringIO())
     arguments = {"InputData": str(dfdc), **QUICK, "MinAuc": "0", "MinAccuracy": "0"}
     record = runner.run(build_pipeline(), arguments)
     assert record.state is StepState.SUCCEEDED, record.failure
@@ -69,8 +78,8 @@ def test_the_whole_pipeline_runs_gates_and_registers(dfdc: Path, tmp_path: Path)
     assert states["train-classifier"] is StepState.SUCCEEDED and states["evaluate-model"] is StepState.SUCCEEDED
 
 
-def test_a_gate_failure_ends_the_run_and_registers_nothing(dfdc: Path, tmp_path: Path) -> None:
-    runner = LocalRunner(tmp_path / "runs", out=io.StringIO())
+def test_a_gate_failure_ends_the_run_and_registers_nothing(dfdc: Path, runs: Path, tmp_path: Path) -> None:
+    runner = LocalRunner(runs, out=io.StringIO(), registry=LocalRegistry(tmp_path / "registry"))
     record = runner.run(build_pipeline(), {"InputData": str(dfdc), **QUICK, "MinAccuracy": "1.01"})
     assert record.state is StepState.FAILED
     assert record.failure is not None and record.failure.startswith(

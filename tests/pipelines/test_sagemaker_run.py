@@ -201,6 +201,7 @@ def test_the_codebuild_buildspec_runs_the_sagemaker_target_with_the_project_sett
         assert any(variable in value for value in exported.values()), variable
 
 
+@pytest.mark.slow
 def test_the_buildspec_commands_compile_with_the_project_environment(tmp_path: Path) -> None:
     """The build phase's commands before `make`, run by bash as CodeBuild would, in a scratch folder."""
     spec = yaml.safe_load((REPO_ROOT / "codebuild-buildspec.yml").read_text())

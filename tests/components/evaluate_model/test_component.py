@@ -4,18 +4,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
-from torch import nn
 
 from deepfake.components.artifacts import pack_archive
-from deepfake.components.classifier.model import CONFIG_FILE, WEIGHTS_FILE, ModelConfig, build_network, save_model
+from deepfake.components.classifier.model import ModelConfig, save_model
 from deepfake.components.evaluate_model.component import COMPONENT, EvaluationError, read_split, score_videos
 from deepfake.components.evaluate_model.metrics import SCALAR_METRICS
 from deepfake.components.manifests import FaceRecord, write_jsonl
 from deepfake.components.runtime import main
+from tests.support.models import BRIGHT, DARK, brightness_network, broken_model_archive
 
-DARK, BRIGHT = 40, 220  # grey levels the brightness model scores about 0.15 and 0.99
 # Per video: label and the grey level of each face. fake-2 has one bright face among dark ones, so the mean of its
 # faces calls it REAL while max calls it FAKE.
 VIDEOS = {
@@ -39,24 +37,6 @@ def face(video: str, label: int, frame: int) -> FaceRecord:
         label=label,
         group=video.replace("fake", "real"),
     )
-
-
-def brightness_network() -> nn.Module:
-    """resnet18 whose FAKE logit rises with a face's brightness: zero weights but one channel carried to the head.
-
-    Zero weights also make the packed model compress to almost nothing, so every test can copy it cheaply.
-    """
-    network = build_network("resnet18")
-    with torch.no_grad():
-        for parameter in network.parameters():
-            parameter.zero_()
-        network.conv1.weight[0] = 1 / network.conv1.weight[0].numel()
-        network.bn1.weight[0], network.bn1.bias[0] = 1.0, 3.0
-        for layer in (network.layer2, network.layer3, network.layer4):
-            layer[0].downsample[0].weight[0, 0] = 1.0
-            layer[0].downsample[1].weight[0] = 1.0
-        network.fc.weight[0, 0], network.fc.bias[0] = 4.0, -12.0
-    return network
 
 
 @pytest.fixture(scope="module")
@@ -191,19 +171,13 @@ def test_an_empty_split_fails_clearly(base: Path) -> None:
 def test_a_missing_face_image_fails_naming_it(base: Path) -> None:
     (base / "processing/input/faces/faces/fake-1/00002.jpg").unlink()
     assert main(COMPONENT, []) == 1
-    assert "1 of 18 face images named by the split are missing from input 'faces' (faces/fake-1/00002.jpg)" in (
+    assert "1 of 18 face images named in test.jsonl are missing from input 'faces' (first: faces/fake-1/00002.jpg)" in (
         failure(base)
     )
 
 
 def test_a_model_that_does_not_load_fails_clearly(base: Path, tmp_path: Path) -> None:
-    broken = tmp_path / "broken"
-    broken.mkdir()
-    (broken / CONFIG_FILE).write_text(
-        ModelConfig(architecture="resnet18", image_size=32, version="v").model_dump_json()
-    )
-    (broken / WEIGHTS_FILE).write_bytes(b"not a state dict")
-    pack_archive(broken, base / "processing/input/model/model.tar.gz")
+    broken_model_archive(tmp_path / "broken", base / "processing/input/model/model.tar.gz")
     assert main(COMPONENT, []) == 1
     assert "input 'model' at" in failure(base) and "does not load" in failure(base)
 

@@ -9,11 +9,11 @@ import pytest
 from PIL import Image
 
 from deepfake.components.artifacts import pack_archive
-from deepfake.components.classifier.model import CONFIG_FILE, WEIGHTS_FILE, ModelConfig, save_model
+from deepfake.components.classifier.model import ModelConfig, save_model
 from deepfake.components.manifests import FaceRecord, RejectedVideo, VideoRecord, write_jsonl
 from deepfake.components.runtime import main
 from deepfake.components.score_videos.component import COMPONENT
-from tests.components.evaluate_model.test_component import BRIGHT, DARK, brightness_network
+from tests.support.models import BRIGHT, DARK, brightness_network, broken_model_archive
 
 # Grey levels of each video's faces; the brightness model scores DARK about 0.15 and BRIGHT about 0.99.
 FACES = {
@@ -199,13 +199,7 @@ def test_a_missing_crop_fails_before_scoring(base: Path) -> None:
 
 
 def test_a_model_that_does_not_load_fails_clearly(base: Path, tmp_path: Path) -> None:
-    broken = tmp_path / "broken"
-    broken.mkdir()
-    (broken / CONFIG_FILE).write_text(
-        ModelConfig(architecture="resnet18", image_size=32, version="v").model_dump_json()
-    )
-    (broken / WEIGHTS_FILE).write_bytes(b"not a state dict")
-    pack_archive(broken, base / "processing/input/model/model.tar.gz")
+    broken_model_archive(tmp_path / "broken", base / "processing/input/model/model.tar.gz")
     assert main(COMPONENT, []) == 1
     assert "input 'model' at" in failure(base) and "does not load (" in failure(base)
     assert "pass the model folder or model.tar.gz that train-classifier wrote" in failure(base)

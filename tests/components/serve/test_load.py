@@ -4,11 +4,14 @@ import io
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from tests.support.media import face_clip, face_frame
 from tests.support.ports import free_port
 from tests.support.server import Server, start_server
+
+pytestmark = pytest.mark.slow  # serving processes under load
 
 CLIENTS, REQUESTS, ROUNDS = 4, 50, 5
 

@@ -18,6 +18,8 @@ from tests.support.media import blank_clip, face_clip, face_frame
 from tests.support.ports import free_port
 from tests.support.server import Server, start_server
 
+pytestmark = pytest.mark.slow  # a serving process on a trained model
+
 
 def encode(rgb: np.ndarray, format: str) -> bytes:
     buffer = io.BytesIO()

@@ -193,20 +193,11 @@ def test_each_epoch_logs_one_line_that_sagemaker_metric_regexes_read(reference: 
         assert float(train_loss) == round(row["train_loss"], 4) and float(val_auc) == round(row["val_auc"], 4)
 
 
-def test_the_same_seed_and_data_give_identical_weights(
-    reference: tuple[Path, list[str]], dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    base = prepare_job(tmp_path, dataset, HYPERPARAMETERS)
-    code, _ = train_in_process(base, monkeypatch)
-    assert code == 0, failure(base)
-    assert_same_weights(weights(base), weights(reference[0]))
-    config = json.loads((base / "model" / CONFIG_FILE).read_text())
-    assert config == json.loads((reference[0] / "model" / CONFIG_FILE).read_text())
-
-
 def test_a_killed_job_resumes_from_its_checkpoint_and_ends_with_the_same_weights(
     reference: tuple[Path, list[str]], dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Also the determinism test: the same seed and data, trained in two processes with a kill between them, give
+    the reference's weights, history and model.json bit for bit."""
     base = prepare_job(tmp_path, dataset, HYPERPARAMETERS)
     checkpoint = base / "checkpoints" / CHECKPOINT_FILE
     environment = {"SAGEMAKER_BASE_DIR": str(base), "PATH": os.environ["PATH"], "OMP_NUM_THREADS": "1"}
@@ -233,6 +224,8 @@ def test_a_killed_job_resumes_from_its_checkpoint_and_ends_with_the_same_weights
     assert_same_weights(weights(base), weights(reference[0]))
     history = json.loads((base / "output" / "data" / "metrics.json").read_text())["epochs"]
     assert history == json.loads((reference[0] / "output" / "data" / "metrics.json").read_text())["epochs"]
+    config = json.loads((base / "model" / CONFIG_FILE).read_text())
+    assert config == json.loads((reference[0] / "model" / CONFIG_FILE).read_text())
 
 
 def test_a_checkpoint_of_another_run_is_refused(
@@ -246,6 +239,7 @@ def test_a_checkpoint_of_another_run_is_refused(
     assert "belongs to another training run" in failure(base) and "empty checkpoint location" in failure(base)
 
 
+@pytest.mark.slow
 def test_early_stopping_ends_the_run_and_keeps_the_best_epoch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Validation labels are the inverse of what training teaches, so validation loss rises once learning starts."""
     write_faces(tmp_path / "dataset", {"train": 8, "validation": 4}, faces_per_video=2, invert_validation=True)
@@ -421,6 +415,7 @@ def test_augmentations_depend_only_on_seed_epoch_and_face_not_on_loader_workers(
     assert all(torch.equal(left, right) for left, right in zip(in_process, in_worker, strict=True))
 
 
+@pytest.mark.slow
 def test_two_processes_train_data_parallel_under_torchrun(dataset: Path, tmp_path: Path) -> None:
     """The real relaunch: SM_NUM_GPUS=2 on one host starts two gloo ranks on the CPU; rank 0 writes the model."""
     base = prepare_job(tmp_path, dataset, HYPERPARAMETERS)

@@ -1,0 +1,19 @@
+"""The data stages every built-in pipeline starts with: ingest-videos, then extract-faces on the same dataset."""
+
+from deepfake.components.extract_faces.component import COMPONENT as EXTRACT_FACES
+from deepfake.components.ingest_videos.component import COMPONENT as INGEST_VIDEOS
+from deepfake.pipelines.dag import ComponentStep, ParamRef, Pipeline
+
+
+def face_stages(
+    pipeline: Pipeline, data: ParamRef, dataset_format: ParamRef, frames: ParamRef, face_size: ParamRef
+) -> tuple[ComponentStep, ComponentStep]:
+    """extract-faces reads the videos from the folder ingest listed them in (never a copy); returns both steps."""
+    ingest = pipeline.step("ingest-videos", INGEST_VIDEOS, params={"format": dataset_format}, inputs={"videos": data})
+    extract = pipeline.step(
+        "extract-faces",
+        EXTRACT_FACES,
+        params={"frames_per_video": frames, "face_size": face_size},
+        inputs={"manifest": ingest.output("manifest"), "videos": data},
+    )
+    return ingest, extract
