@@ -11,8 +11,9 @@ from cfnlint.api import lint, lint_file
 from cfnlint.decode import decode
 
 from deepfake.deploy.aws_target import ENDPOINT_TEMPLATE
+from tests.support import REPO_ROOT
 
-DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+DEPLOY = REPO_ROOT / "deploy"
 TEMPLATES = sorted((DEPLOY / "templates").glob("*.yml"))
 PIPELINE = DEPLOY / "templates" / "deployment-pipeline.yml"
 

@@ -39,7 +39,7 @@ from deepfake.pipelines.sagemaker.compiler import (
     compile_pipeline,
     sagemaker_parameters,
 )
-from tests.pipelines.definitions import (
+from tests.pipelines.sagemaker.definitions import (
     REGISTRY,
     all_steps,
     branch_owners,

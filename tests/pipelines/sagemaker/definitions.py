@@ -24,7 +24,7 @@ PLACEHOLDER_SETTINGS: dict[str, Any] = {
     "pipeline_role_arn": "arn:aws:iam::123456789012:role/deepfake-pipeline",
     "bucket": "deepfake-pipeline-artifacts",
     "image_registry": REGISTRY,
-    "images_manifest": Path("tests/pipelines/golden/no-images-manifest.json"),
+    "images_manifest": Path("tests/pipelines/sagemaker/golden/no-images-manifest.json"),
     "processing_instance_type": "ml.m5.xlarge",
     "training_instance_type": "ml.g5.xlarge",
     "processing_volume_gb": 30,

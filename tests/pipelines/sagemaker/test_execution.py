@@ -17,13 +17,13 @@ from deepfake.pipelines.cli.main import main
 from deepfake.pipelines.sagemaker.compiler import compile_pipeline
 from deepfake.pipelines.sagemaker.execution import PROJECT_ID_TAG, PROJECT_NAME_TAG, SageMakerRunError, SageMakerRunner
 from deepfake.pipelines.settings import Settings
-from tests.pipelines.definitions import PLACEHOLDER_SETTINGS, placeholder_target
+from tests.pipelines.sagemaker.definitions import PLACEHOLDER_SETTINGS, placeholder_target
+from tests.support import REPO_ROOT
 from tests.toy import gated_training
 
 REGION = "us-east-1"  # the aws fixture's
 ROLE = PLACEHOLDER_SETTINGS["pipeline_role_arn"]
 TOY = "tests.toy.gated_training:pipeline"
-REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_VARIABLES = (
     "SAGEMAKER_PROJECT_NAME",
     "SAGEMAKER_PROJECT_ID",

@@ -22,10 +22,10 @@ from deepfake.pipelines.images.docker_cli import DockerCli
 from deepfake.pipelines.images.ecr import EcrError, EcrRegistry, ensure_repositories, login_credentials
 from deepfake.pipelines.images.manifest import ImagesManifest, PushedImage
 from deepfake.pipelines.images.targets import ImageBuildError, image_targets, select
+from tests.support import REPO_ROOT
 
 ACCOUNT = "123456789012"  # moto's default account
 ECR = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com"
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class RecordingDocker(DockerCli):

@@ -1,8 +1,8 @@
 """The compiled deepfake definition is committed; any change to it must be reviewed and the file regenerated.
 
-Regenerate after review (the settings are fixed placeholders, see tests/pipelines/definitions.py):
+Regenerate after review (the settings are fixed placeholders, see tests/pipelines/sagemaker/definitions.py):
 
-    DEEPFAKE_UPDATE_GOLDEN=1 .venv/bin/pytest tests/pipelines/test_sagemaker_golden.py
+    DEEPFAKE_UPDATE_GOLDEN=1 .venv/bin/pytest tests/pipelines/sagemaker/test_golden.py
 """
 
 import difflib
@@ -13,10 +13,10 @@ import pytest
 
 from deepfake.pipelines.dag.loading import load_pipeline
 from deepfake.pipelines.sagemaker.compiler import compile_pipeline
-from tests.pipelines.definitions import placeholder_target
+from tests.pipelines.sagemaker.definitions import placeholder_target
 
 GOLDEN = Path(__file__).parent / "golden" / "deepfake.definition.json"
-REGENERATE = "DEEPFAKE_UPDATE_GOLDEN=1 .venv/bin/pytest tests/pipelines/test_sagemaker_golden.py"
+REGENERATE = "DEEPFAKE_UPDATE_GOLDEN=1 .venv/bin/pytest tests/pipelines/sagemaker/test_golden.py"
 PARAMETERS = {"InputData": "s3://deepfake-datasets/demo"}
 SHOWN_DIFF_LINES = 80
 
