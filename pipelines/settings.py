@@ -30,7 +30,7 @@ class Settings(BaseSettings):
         None, description="Without a manifest, images are <image_registry>/<image>:<version>, e.g. an ECR registry."
     )
 
-    # The SageMaker target (pipelines/sagemaker.py compiles, pipelines/sagemaker_run.py runs).
+    # The SageMaker target (pipelines/sagemaker/compiler.py compiles, pipelines/sagemaker/execution.py runs).
     pipeline_role_arn: str | None = Field(None, description="IAM role the pipeline and its jobs run as.")
     processing_instance_type: str = Field("ml.m5.xlarge", description="Default of ProcessingInstanceType.")
     training_instance_type: str = Field("ml.g5.xlarge", description="Default of TrainingInstanceType.")

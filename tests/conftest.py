@@ -53,7 +53,7 @@ def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def trained_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A model folder trained by train-classifier on real vs channel-swapped faces (tests/detector.py)."""
+    """A model folder trained by train-classifier on real vs channel-swapped faces (tests/support/detector.py)."""
     from tests.support.detector import train_detector
 
     return train_detector(tmp_path_factory)
