@@ -94,7 +94,11 @@ def safe_relative_path(root: Path, relative: str) -> Path:
     if candidate.is_absolute() or ".." in candidate.parts or not candidate.parts:
         raise ValueError(f"path {relative!r} must be relative and stay inside the dataset root")
     path = root / candidate
-    if not path.resolve().is_relative_to(root.resolve()):
+    try:
+        resolved = path.resolve()
+    except (RuntimeError, OSError) as exc:  # Python 3.11 raises RuntimeError for a symlink loop
+        raise ValueError(f"path {relative!r} cannot be resolved ({exc}): a symlink loop; replace the link") from exc
+    if not resolved.is_relative_to(root.resolve()):
         raise ValueError(f"path {relative!r} leads outside the dataset root through a link")
     return path
 

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from deepfake.components import Component, ComponentKind, InputSpec, OutputSpec, RunContext
+from deepfake.components.dataset_files import resolve_inside
 from deepfake.components.faces.sampling import VideoProbe, VideoReadError, open_video, probe
 from deepfake.components.ingest_videos.readers import (
     DatasetFormat,
@@ -117,6 +118,8 @@ def check_paths(root: Path, listing: Listing) -> tuple[list[Candidate], list[Rej
     for entry in listing.videos:
         try:
             path = safe_relative_path(root, entry.path)
+            if path.exists() or path.is_symlink():
+                resolve_inside(root, path)  # a regular file: never a FIFO or device, which would block the probe
         except ValueError as exc:
             rejected.append(RejectedVideo(path=entry.path, reason=str(exc)))
             continue

@@ -1,7 +1,9 @@
 """One reader per dataset layout: each turns a dataset root into labelled, grouped entries, and auto-detection.
 
 A reader only lists; it never opens a video. Entries it cannot label go straight to `rejected` with a reason, and the
-component checks every listed path (inside the root, present, decodable) the same way whatever the format.
+component checks every listed path (inside the root, present, decodable) the same way whatever the format. Listing
+files (metadata.json, split lists, the labels CSV) are read through `dataset_files`: regular files inside the root,
+size-capped, UTF-8 with or without a byte-order mark.
 
 What each layout is, and where it was checked (official pages first; where they are silent, the reading shared by
 public loaders of the dataset, found by searching their code):
@@ -29,6 +31,7 @@ public loaders of the dataset, found by searching their code):
 """
 
 import csv
+import io
 import json
 import os
 import re
@@ -36,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
+from deepfake.components.dataset_files import DatasetFileError, read_text
 from deepfake.components.manifests import Label, RejectedVideo, Split, safe_relative_path
 
 DatasetFormat = Literal["dfdc", "faceforensics", "celeb-df", "csv", "unlabeled"]
@@ -134,13 +138,13 @@ def read_dfdc(root: Path) -> Listing:
     """Every `metadata.json` under the root is one part; a broken one loses that part, not the run. A FAKE entry
     without an original is its own group: nothing links it to another video."""
     listing = Listing()
-    for metadata in sorted(root.rglob(DFDC_METADATA)):
+    for metadata in _find(root, DFDC_METADATA):
         part = metadata.parent.relative_to(root)
         where = metadata.relative_to(root).as_posix()
         try:
             # Pairs, not a dict: a file name listed twice must reach the duplicate check, not silently collapse.
-            entries = json.loads(metadata.read_text(encoding="utf-8"), object_pairs_hook=tuple)
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            entries = json.loads(read_text(root, metadata), object_pairs_hook=tuple)
+        except (DatasetFileError, json.JSONDecodeError) as exc:
             listing.reject(where, f"cannot read {DFDC_METADATA}: {exc}; its part's videos are skipped")
             continue
         if not isinstance(entries, tuple):
@@ -164,6 +168,11 @@ def read_dfdc(root: Path) -> Listing:
                 group = video_id((part / original.strip()).as_posix())
             listing.videos.append(ListedVideo(path, label, group, split))
     return listing
+
+
+def _find(root: Path, name: str) -> list[Path]:
+    """Every file called `name` under the root; links to folders are not followed (a loop would never end)."""
+    return sorted(Path(folder, name) for folder, _, names in os.walk(root) if name in names)
 
 
 def read_faceforensics(root: Path) -> Listing:
@@ -219,12 +228,12 @@ def _faceforensics_splits(root: Path) -> dict[str, Split]:
     splits: dict[str, Split] = {}
     for name in ("train", "val", "test"):
         path = root / FF_SPLITS / f"{name}.json"
-        if not path.is_file():
+        if not path.exists() and not path.is_symlink():
             continue
         where = path.relative_to(root).as_posix()
         try:
-            pairs = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            pairs = json.loads(read_text(root, path))
+        except json.JSONDecodeError as exc:
             raise ValueError(f"{where} is not valid JSON ({exc}); restore the official file or remove it") from exc
         if not isinstance(pairs, list) or not all(
             isinstance(pair, list) and all(isinstance(number, str) for number in pair) for pair in pairs
@@ -283,10 +292,10 @@ def _celeb_folders(root: Path) -> dict[str, Path]:
 def _celeb_test_list(root: Path) -> dict[tuple[str, str], Label]:
     """(lower-case folder, file name) → label. In this file 1 means REAL and 0 FAKE, the reverse of our labels."""
     path = root / CELEB_TEST_LIST
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         return {}
     tested: dict[tuple[str, str], Label] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(read_text(root, path).splitlines(), start=1):
         if not line.strip():
             continue
         flag, _, relative = line.strip().partition(" ")
@@ -306,10 +315,18 @@ def read_csv(root: Path, csv_file: str) -> Listing:
         path = safe_relative_path(root, csv_file)
     except ValueError as exc:
         raise ValueError(f"csv_file: {exc}; point it at a labels file inside the dataset") from exc
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         raise ValueError(f"no labels file at {csv_file} in the dataset root; set the csv_file param to its path")
     listing = Listing()
-    with path.open(newline="", encoding="utf-8-sig") as handle:
+    try:
+        _read_csv_rows(read_text(root, path), csv_file, listing)
+    except csv.Error as exc:
+        raise ValueError(f"{csv_file}: not a readable CSV ({exc}); fix the file or its quoting") from exc
+    return listing
+
+
+def _read_csv_rows(text: str, csv_file: str, listing: Listing) -> None:
+    with io.StringIO(text, newline="") as handle:
         reader = csv.DictReader(handle)
         columns = [name.strip().lower() for name in reader.fieldnames or []]
         unknown = sorted(set(columns) - set(CSV_COLUMNS))
@@ -334,7 +351,6 @@ def read_csv(root: Path, csv_file: str) -> Listing:
                 continue
             group = (row.get("group") or "").strip() or None
             listing.videos.append(ListedVideo(relative, label, group, split))
-    return listing
 
 
 def _label(value: object, accepted: dict[str, Label]) -> Label:

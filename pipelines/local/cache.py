@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from deepfake.components.dataset_files import DatasetFileError, resolve_inside
 from deepfake.components.spec import ComponentSpec
 
 
@@ -23,22 +24,34 @@ class CacheEntry(BaseModel):
 
 
 def hash_tree(path: Path) -> str:
-    """Content hash of a file or folder: relative paths and file bytes, independent of timestamps."""
+    """Content hash of a file or folder: relative paths and file bytes, independent of timestamps.
+
+    Only what a component may open is read (components/dataset_files.py): regular files, and links to regular files
+    inside the folder. Any other entry (a link that leads out, dangles or loops, a FIFO, a device, a linked folder)
+    counts by its name and kind alone, so hashing never opens a file outside the folder, blocks or fails on one.
+    """
     root = path.resolve()
     digest = hashlib.sha256()
     if root.is_file():
-        files = [(root.name, root)]
+        entries = [(root.name, root)]
     else:
-        files = sorted(
+        entries = sorted(
             (Path(folder, name).relative_to(root).as_posix(), Path(folder, name))
-            for folder, _, names in os.walk(root)
-            for name in names
+            for folder, folders, names in os.walk(root)
+            for name in [*names, *(name for name in folders if Path(folder, name).is_symlink())]
         )
-    for relative, file in files:
-        with file.open("rb") as handle:
-            file_digest = hashlib.file_digest(handle, "sha256").hexdigest()
-        digest.update(f"{relative}\0{file_digest}\n".encode())
+    for relative, entry in entries:
+        digest.update(f"{relative}\0{_entry_digest(root, entry)}\n".encode())
     return digest.hexdigest()
+
+
+def _entry_digest(root: Path, entry: Path) -> str:
+    try:
+        resolve_inside(root, entry)
+    except DatasetFileError:
+        return "not-a-file-inside"
+    with entry.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def cache_key(spec: ComponentSpec, arguments: Mapping[str, str], input_hashes: Mapping[str, str]) -> str:

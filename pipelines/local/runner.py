@@ -7,6 +7,7 @@ dependants, a condition skips the branch not taken, and a fail step ends the run
 
 import hashlib
 import json
+import os
 import secrets
 import shutil
 import sys
@@ -37,7 +38,7 @@ from deepfake.pipelines.dag import (
 )
 from deepfake.pipelines.local.cache import ArtifactRecord, CacheEntry, StepCache, cache_key, hash_tree
 from deepfake.pipelines.local.launch import Invocation, Launcher, SubprocessLauncher
-from deepfake.pipelines.local.records import AttemptRecord, RunRecord, StepRecord, StepState
+from deepfake.pipelines.local.records import AttemptRecord, RunRecord, StepRecord, StepState, mark_interrupted
 from deepfake.pipelines.local.report import write_report
 from deepfake.pipelines.local.s3_inputs import S3InputError, stage_prefix
 from deepfake.pipelines.registry import ApprovalStatus, LocalRegistry, ModelRegistry
@@ -85,10 +86,15 @@ class LocalRunner:
         execution_id = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
         folder = self.runs_dir / pipeline.name / execution_id
         folder.mkdir(parents=True)
+        for stale in mark_interrupted(folder.parent):
+            self._say(
+                f"run {stale.pipeline}/{stale.execution_id} was left running by a runner that is gone: interrupted"
+            )
         run = RunRecord(
             pipeline=pipeline.name,
             execution_id=execution_id,
             target="local",
+            pid=os.getpid(),
             started_at=datetime.now(UTC),
             folder=folder.resolve(),
             parameters=values,
@@ -112,14 +118,20 @@ class LocalRunner:
             step_started = time.perf_counter()
             try:
                 self._execute(pipeline, pipeline.steps[name], record, run, values)
-            except (StepFailure, ArtifactError, PipelineDefinitionError) as exc:
+            except (StepFailure, ArtifactError, PipelineDefinitionError, OSError) as exc:
                 record.state, record.reason = StepState.FAILED, str(exc)
                 run.failure = run.failure or f"step '{name}' failed: {exc}"
+            except BaseException:  # Ctrl-C, or a bug: the record says so before the exception goes on
+                record.state, run.state, run.pid = StepState.INTERRUPTED, StepState.INTERRUPTED, None
+                run.failure = f"interrupted while step '{name}' ran"
+                run.save()
+                raise
             record.duration_s = round(time.perf_counter() - step_started, 3)
             run.save()
             self._report(record, "")
         run.duration_s = round(time.perf_counter() - started, 3)
         run.state = StepState.FAILED if run.failure else StepState.SUCCEEDED
+        run.pid = None
         run.save()
         write_report(run)
         return run
@@ -250,7 +262,9 @@ class LocalRunner:
                 continue
             location = Path(value).expanduser()
             if location.is_file() and location.name == step.component.inputs[name].type.archive:
-                location = self._archive_folder(location)
+                # Hashed as its file, which hashes as a folder holding only that file does.
+                folders[name], hashes[name] = self._archive_folder(location), hash_tree(location)
+                continue
             if not location.is_dir():
                 raise StepFailure(
                     f"input '{name}': parameter {ref.name}={location} is not a folder on this machine; "
@@ -261,8 +275,8 @@ class LocalRunner:
         return folders, hashes
 
     def _archive_folder(self, archive: Path) -> Path:
-        """A packed artifact passed as its file (a registered model.tar.gz): a folder holding only a link to it,
-        which hashes as a folder holding only that file does, so either spelling reuses the same cached step."""
+        """A packed artifact passed as its file (a registered model.tar.gz): a folder holding only a link to it, so
+        the component sees the folder it expects; either spelling reuses the same cached step."""
         folder = self.runs_dir / "inputs" / f"file-{hashlib.sha256(str(archive.resolve()).encode()).hexdigest()[:32]}"
         folder.mkdir(parents=True, exist_ok=True)
         link = folder / archive.name

@@ -1,4 +1,5 @@
 import json
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -579,3 +580,86 @@ def test_the_runtime_reports_bad_params_and_unknown_layouts(
     (base / "processing/input/videos").mkdir(parents=True)
     assert main(COMPONENT, argv) == code
     assert problem in (base / "output/message").read_text()
+
+
+# Hostile datasets: nothing outside the root is read, nothing blocks, nothing crashes the step
+HOSTILE_FILES = {
+    "link-outside": lambda path, outside: path.symlink_to(outside),
+    "link-to-dev-zero": lambda path, outside: path.symlink_to("/dev/zero"),
+    "fifo": lambda path, outside: os.mkfifo(path),
+}
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("kind", sorted(HOSTILE_FILES))
+def test_a_dfdc_metadata_json_that_is_not_a_regular_file_inside_loses_only_its_part(
+    clip: Path, tmp_path: Path, kind: str
+) -> None:
+    root = tmp_path / "dfdc"
+    place(clip, root, "part_0/a.mp4", "part_1/b.mp4")
+    write(root / "part_0/metadata.json", json.dumps({"a.mp4": {"label": "REAL", "split": "train"}}))
+    outside = write(tmp_path / "outside.json", json.dumps({"b.mp4": {"label": "FAKE", "original": "a.mp4"}}))
+    HOSTILE_FILES[kind](root / "part_1/metadata.json", outside)
+    manifest = ingest(root, tmp_path, format="dfdc")
+    assert set(manifest.videos) == {"part_0/a"}, "entries of a file outside the root are never accepted"
+    reason = manifest.rejected["part_1/metadata.json"]
+    assert reason.startswith("cannot read metadata.json: part_1/metadata.json ") and "skipped" in reason
+
+
+def test_a_dfdc_metadata_json_with_a_byte_order_mark_is_read(clip: Path, tmp_path: Path) -> None:
+    root = tmp_path / "dfdc"
+    place(clip, root, "part_0/a.mp4")
+    (root / "part_0/metadata.json").write_bytes(b"\xef\xbb\xbf" + json.dumps({"a.mp4": {"label": "REAL"}}).encode())
+    assert set(ingest(root, tmp_path, format="dfdc").videos) == {"part_0/a"}
+
+
+@pytest.mark.timeout(60)
+def test_listed_videos_that_loop_block_or_lead_out_are_rejected_and_the_rest_ingested(
+    clip: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "csv"
+    place(clip, root, "ok.mp4")
+    (root / "loop.mp4").symlink_to(root / "loop2.mp4")
+    (root / "loop2.mp4").symlink_to(root / "loop.mp4")
+    os.mkfifo(root / "pipe.mp4")
+    (root / "zero.mp4").symlink_to("/dev/zero")
+    rows = "".join(f"{name},REAL\n" for name in ("ok.mp4", "loop.mp4", "pipe.mp4", "zero.mp4"))
+    write(root / "labels.csv", "path,label\n" + rows)
+    manifest = ingest(root, tmp_path, format="csv")
+    assert set(manifest.videos) == {"ok"}
+    assert "symlink loop" in manifest.rejected["loop.mp4"]
+    assert "not a regular file" in manifest.rejected["pipe.mp4"]
+    assert "leads outside the dataset root" in manifest.rejected["zero.mp4"]
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    ("listing", "fmt"), [("splits/train.json", "faceforensics"), ("List_of_testing_videos.txt", "celeb-df")]
+)
+def test_a_split_list_linked_from_outside_the_root_stops_the_run_naming_it(
+    clip: Path, tmp_path: Path, listing: str, fmt: str
+) -> None:
+    root = faceforensics_dataset(clip, tmp_path / "ff") if fmt == "faceforensics" else tmp_path / "celeb"
+    if fmt == "celeb-df":
+        place(clip, root, "Celeb-real/id0_0000.mp4")
+    outside = write(tmp_path / "outside.txt", "[]")
+    (root / listing).parent.mkdir(parents=True, exist_ok=True)
+    (root / listing).symlink_to(outside)
+    with pytest.raises(ValueError, match=rf"{listing} is a link to .*, outside the dataset root"):
+        ingest(root, tmp_path, format=fmt)
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("path,label\ncaf\xe9.mp4,REAL\n".encode("latin-1"), r"labels.csv is not UTF-8 text .*save it as UTF-8"),
+        (b'path,label\n"' + b"x" * 200_000 + b'",REAL\n', r"labels.csv: not a readable CSV \(field larger than"),
+    ],
+    ids=["latin-1", "huge-field"],
+)
+def test_an_unreadable_labels_csv_fails_naming_the_file(tmp_path: Path, content: bytes, problem: str) -> None:
+    root = tmp_path / "csv"
+    root.mkdir()
+    (root / "labels.csv").write_bytes(content)
+    with pytest.raises(ValueError, match=problem):
+        ingest(root, tmp_path, format="csv")

@@ -1,5 +1,8 @@
 import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -206,3 +209,47 @@ def test_pipeline_arguments_are_checked(runner: LocalRunner) -> None:
 def test_a_run_time_parameter_value_is_validated_against_the_component(runner: LocalRunner) -> None:
     record = runner.run(quickstart, {"Count": "0"})
     assert record.failure == "step 'generate' failed: invalid params: param 'count': 0 is less than the minimum of 1"
+
+
+@pytest.mark.timeout(60)
+def test_hashing_an_input_never_opens_what_leaves_it_blocks_or_loops(runner: LocalRunner, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "numbers.jsonl").write_text('{"value": 1.0}\n')
+    secret = tmp_path / "secret.txt"
+    secret.write_text("one")
+    (data / "outside").symlink_to(secret)
+    (data / "zero").symlink_to("/dev/zero")
+    (data / "dangling").symlink_to(tmp_path / "gone")
+    (data / "loop").symlink_to(data / "loop")
+    (data / "folder-link").symlink_to(tmp_path, target_is_directory=True)
+    os.mkfifo(data / "pipe")
+    record = runner.run(external_input_pipeline(), {"Data": str(data)})
+    assert record.state is StepState.SUCCEEDED, record.failure
+    saved = RunRecord.model_validate_json((record.folder / "run.json").read_text())
+    assert saved.state is StepState.SUCCEEDED and saved.pid is None
+    secret.write_text("two")  # a file outside the input is no part of its content
+    assert states(runner.run(external_input_pipeline(), {"Data": str(data)}))["summarize"] is StepState.CACHED
+
+
+def test_a_run_whose_runner_was_killed_is_marked_interrupted_by_the_next_run(
+    runner: LocalRunner, tmp_path: Path
+) -> None:
+    first = runner.run(external_input_pipeline(), {"Data": str(tmp_path / "nowhere")})
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    stale = first.model_copy(update={"state": StepState.RUNNING, "pid": gone.pid, "failure": None})
+    stale.steps["summarize"].state = StepState.RUNNING
+    stale.save()
+    runner.run(external_input_pipeline(), {"Data": str(tmp_path / "nowhere")})
+    marked = RunRecord.model_validate_json((first.folder / "run.json").read_text())
+    assert marked.state is StepState.INTERRUPTED and marked.pid is None
+    assert marked.failure == f"interrupted: the runner (pid {gone.pid}) stopped before the run ended"
+    assert marked.steps["summarize"].state is StepState.INTERRUPTED
+
+
+def test_a_run_whose_runner_is_alive_is_left_running(runner: LocalRunner, tmp_path: Path) -> None:
+    first = runner.run(external_input_pipeline(), {"Data": str(tmp_path / "nowhere")})
+    first.model_copy(update={"state": StepState.RUNNING, "pid": os.getpid()}).save()
+    runner.run(external_input_pipeline(), {"Data": str(tmp_path / "nowhere")})
+    assert RunRecord.model_validate_json((first.folder / "run.json").read_text()).state is StepState.RUNNING
