@@ -20,6 +20,8 @@ class DatasetFileError(ValueError):
 def resolve_inside(root: Path, path: Path) -> Path:
     """`path` resolved, refused unless it is a regular file inside `root` (links followed, but only inside)."""
     shown = _shown(root, path)
+    if not path.is_symlink() and not path.exists():
+        raise DatasetFileError(f"missing file {shown}")
     try:
         resolved = path.resolve(strict=True)
         inside = resolved.is_relative_to(root.resolve(strict=True))
@@ -27,7 +29,7 @@ def resolve_inside(root: Path, path: Path) -> Path:
     except RuntimeError as exc:  # a symlink loop (Python 3.11 raises RuntimeError, not OSError)
         raise DatasetFileError(f"{shown} is a symlink loop; replace it with the file it should be") from exc
     except OSError as exc:
-        raise DatasetFileError(f"{shown} cannot be opened ({exc.strerror or exc}): a missing or dangling file") from exc
+        raise DatasetFileError(f"{shown} is a link to a missing file ({exc.strerror or exc}); fix it") from exc
     if not inside:
         raise DatasetFileError(f"{shown} is a link to {resolved}, outside the dataset root; copy the file in instead")
     if not stat.S_ISREG(mode):

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tqdm import tqdm
 
 from deepfake.components import Component, ComponentKind, InputSpec, OutputSpec, RunContext
+from deepfake.components.dataset_files import resolve_inside
 from deepfake.components.extract_faces.extraction import (
     ExtractionSettings,
     VideoResult,
@@ -96,9 +97,10 @@ def shard(manifest: list[VideoRecord], videos_root: Path, ctx: RunContext, distr
 
 def _present(root: Path, record: VideoRecord) -> bool:
     try:
-        return safe_relative_path(root, record.path).is_file()
+        resolve_inside(root, safe_relative_path(root, record.path))
     except ValueError:
         return False
+    return True
 
 
 def _extract_all(todo: list[VideoRecord], root: Path, output: Path, settings: ExtractionSettings, workers: int):
@@ -145,6 +147,7 @@ def _work(record: VideoRecord, root: Path, output: Path, settings: ExtractionSet
     assert _DETECTOR is not None
     try:
         video = safe_relative_path(root, record.path)
+        resolve_inside(root, video)  # the manifest may come from elsewhere: the same rule as ingest-videos
     except ValueError as exc:
         result = VideoResult(video_id=record.id, path=record.path, rejected=str(exc))
     else:
@@ -174,10 +177,11 @@ def _write_dataset(output: Path, results: list[VideoResult], ctx: RunContext, el
         "faces": len(faces),
         "frames_sampled": sampled,
         "face_rate": round(len(faces) / sampled, 4) if sampled else 0.0,
-        "seconds": round(elapsed, 2),
     }
+    # Outputs are a function of the inputs only (the step cache hashes them); the time goes to the log and the run
+    # record, never into summary.json.
     write_json(output / f"summary{suffix}.json", summary)
-    log.info("faces: %s", summary)
+    log.info("faces: %s in %.2f s", summary, elapsed)
     if results and not faces:
         raise ValueError(
             f"no face found in any of the {len(results)} videos of this share; first reasons: "

@@ -179,3 +179,31 @@ def test_a_killed_run_resumes_to_the_same_manifest(
     assert not list(output.rglob(".*.tmp"))
     for face in read_faces(output):
         assert (output / face.image).read_bytes() == (single / face.image).read_bytes()
+
+
+def test_a_second_run_on_the_same_inputs_writes_the_same_bytes(
+    single: Path, dataset: tuple[Path, list[VideoRecord]], tmp_path: Path
+) -> None:
+    """The step cache hashes outputs: anything run-dependent (a time) would stop every later step being reused."""
+    assert run_extraction(tmp_path, *dataset, "--workers", "1") == 0
+    again = tmp_path / "processing/output/faces"
+    names = sorted(path.relative_to(single).as_posix() for path in single.rglob("*") if path.is_file())
+    assert names == sorted(path.relative_to(again).as_posix() for path in again.rglob("*") if path.is_file())
+    assert all((single / name).read_bytes() == (again / name).read_bytes() for name in names)
+
+
+@pytest.mark.timeout(60)
+def test_manifest_paths_that_lead_out_block_or_loop_are_rejected_not_opened(tmp_path: Path) -> None:
+    root = tmp_path / "videos"
+    face_clip(root / "ok.mp4", frames=6, face_height=60)
+    os.mkfifo(root / "pipe.mp4")
+    (root / "zero.mp4").symlink_to("/dev/zero")
+    (root / "loop.mp4").symlink_to(root / "loop.mp4")
+    records = [record(name) for name in ("ok.mp4", "pipe.mp4", "zero.mp4", "loop.mp4")]
+    assert run_extraction(tmp_path / "base", root, records) == 0
+    faces_dir = tmp_path / "base/processing/output/faces"
+    rejected = {row.path: row.reason for row in read_jsonl(faces_dir / "rejected.jsonl", RejectedVideo)}
+    assert "not a regular file" in rejected["pipe.mp4"]
+    assert "outside the dataset root" in rejected["zero.mp4"]
+    assert "symlink loop" in rejected["loop.mp4"]
+    assert {face.video_id for face in read_faces(faces_dir)} == {"ok"}
