@@ -1,10 +1,13 @@
 """Artifact types: what a folder passed between steps holds, declared as data so it survives JSON export."""
 
 import gzip
+import shutil
 import tarfile
+import zlib
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MAX_ARCHIVE_BYTES = 20 * 1024**3
 
@@ -56,29 +59,79 @@ def pack_archive(folder: Path, archive: Path) -> None:
             tar.add(path, arcname=path.relative_to(folder).as_posix(), recursive=False, filter=normalise)
 
 
-def unpack_archive(archive: Path, destination: Path, max_bytes: int = MAX_ARCHIVE_BYTES) -> None:
-    """Extract regular files and folders only, each inside `destination`, with a size cap; tarfile's `data` filter
-    (Python >= 3.11.4) also strips special permission bits. Older 3.11 releases (Debian bookworm's 3.11.2) get the
-    same member checks, so an archive never writes outside its folder or creates links or devices."""
-    with tarfile.open(archive, "r:*") as tar:
-        members = tar.getmembers()
-        total = sum(member.size for member in members)
-        if total > max_bytes:
-            raise ArtifactError(f"{archive}: unpacks to {total} bytes, over the {max_bytes}-byte limit")
-        root = destination.resolve()
-        for member in members:
-            target = (root / member.name).resolve()
-            if not (member.isfile() or member.isdir()) or not target.is_relative_to(root):
-                raise ArtifactError(
-                    f"{archive}: member {member.name!r} is a link, device or path outside the archive's folder;"
-                    " artifacts hold regular files only"
-                )
-            member.mode &= 0o755
-        destination.mkdir(parents=True, exist_ok=True)
-        if hasattr(tarfile, "data_filter"):
-            tar.extractall(destination, members=members, filter="data")
+class ArchiveLimits(BaseSettings):
+    """Bounds on unpacking an archive that comes from outside (a model.tar.gz), checked member by member as the
+    archive streams, so a small archive cannot fill the disk or take minutes before it is refused."""
+
+    model_config = SettingsConfigDict(env_prefix="DEEPFAKE_ARCHIVE_", extra="ignore")
+
+    max_bytes: int = Field(MAX_ARCHIVE_BYTES, gt=0, description="Most bytes an archive unpacks to.")
+    max_members: int = Field(10_000, gt=0, description="Most files and folders in an archive (a model has two).")
+    max_ratio: float = Field(
+        100, gt=1, description="Most unpacked bytes per packed byte, past ratio_floor_bytes (weights barely compress)."
+    )
+    ratio_floor_bytes: int = Field(
+        256 * 1024**2, ge=0, description="Unpacked bytes always allowed, whatever the ratio (a zeroed test model)."
+    )
+
+    def allowed_bytes(self, packed: int) -> int:
+        return min(self.max_bytes, max(self.ratio_floor_bytes, int(self.max_ratio * packed)))
+
+
+def unpack_archive(archive: Path, destination: Path, limits: ArchiveLimits | None = None) -> None:
+    """Extract regular files and folders only, each inside `destination`, within `limits`, in one streaming pass;
+    tarfile's `data` filter (Python >= 3.11.4) also strips special permission bits. Older 3.11 releases (Debian
+    bookworm's 3.11.2) get the same member checks, so an archive never writes outside its folder or creates links or
+    devices. A refused or unreadable archive leaves nothing it extracted behind."""
+    limits = limits or ArchiveLimits()
+    allowed = limits.allowed_bytes(archive.stat().st_size)
+    destination.mkdir(parents=True, exist_ok=True)
+    root = destination.resolve()
+    written: list[Path] = []
+    try:
+        with tarfile.open(archive, "r|*") as tar:
+            total = 0
+            for count, member in enumerate(tar, start=1):
+                total += member.size
+                if count > limits.max_members:
+                    raise ArtifactError(
+                        f"{archive}: more than {limits.max_members} members (DEEPFAKE_ARCHIVE_MAX_MEMBERS); a model"
+                        " archive holds a few files"
+                    )
+                if total > allowed:
+                    raise ArtifactError(
+                        f"{archive}: unpacks to more than {allowed} bytes from {archive.stat().st_size} (limits:"
+                        f" DEEPFAKE_ARCHIVE_MAX_BYTES {limits.max_bytes},"
+                        f" DEEPFAKE_ARCHIVE_MAX_RATIO {limits.max_ratio:g})"
+                    )
+                target = (root / member.name).resolve()
+                if not (member.isfile() or member.isdir()) or not target.is_relative_to(root):
+                    raise ArtifactError(
+                        f"{archive}: member {member.name!r} is a link, device or path outside the archive's folder;"
+                        " artifacts hold regular files only"
+                    )
+                member.mode &= 0o755
+                if hasattr(tarfile, "data_filter"):
+                    tar.extract(member, destination, filter="data")
+                else:
+                    tar.extract(member, destination)
+                written.append(target)
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
+        _remove(written)
+        raise ArtifactError(
+            f"{archive}: not a readable tar.gz archive ({exc}); pass the file train-classifier wrote"
+        ) from exc
+    except ArtifactError:
+        _remove(written)
+        raise
+
+
+def _remove(paths: list[Path]) -> None:
+    for path in reversed(paths):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
         else:
-            tar.extractall(destination, members=members)
+            path.unlink(missing_ok=True)
 
 
 JSON_REPORT = ArtifactType(

@@ -1,5 +1,6 @@
 import http.server
 import io
+import random
 import tarfile
 import threading
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from deepfake.components import ArtifactError, ArtifactType, Component, ComponentKind, OutputSpec, load_component
-from deepfake.components.artifacts import JSON_REPORT, pack_archive, unpack_archive
+from deepfake.components.artifacts import JSON_REPORT, ArchiveLimits, pack_archive, unpack_archive
 from deepfake.components.spec import ComponentLoadError, ComponentSpec
 from examples.quickstart import summarize_numbers
 from tests.toy import fit_mean
@@ -191,5 +192,44 @@ def test_unpacking_refuses_archives_over_the_size_cap(tmp_path: Path) -> None:
     (tmp_path / "src").mkdir()
     (tmp_path / "src/big.bin").write_bytes(b"\x00" * 4096)
     pack_archive(tmp_path / "src", tmp_path / "big.tar.gz")
-    with pytest.raises(ArtifactError, match="over the 1000-byte limit"):
-        unpack_archive(tmp_path / "big.tar.gz", tmp_path / "out", max_bytes=1000)
+    with pytest.raises(ArtifactError, match="unpacks to more than 1000 bytes"):
+        unpack_archive(tmp_path / "big.tar.gz", tmp_path / "out", ArchiveLimits(max_bytes=1000))
+
+
+def test_a_small_archive_that_expands_too_far_is_refused_and_leaves_nothing(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src/a.txt").write_text("first")
+    (tmp_path / "src/zeros.bin").write_bytes(b"\x00" * 1024**2)  # ~1 KB packed: a ratio of ~1000
+    pack_archive(tmp_path / "src", tmp_path / "bomb.tar.gz")
+    limits = ArchiveLimits(max_ratio=50, ratio_floor_bytes=0)
+    with pytest.raises(ArtifactError, match="DEEPFAKE_ARCHIVE_MAX_RATIO 50"):
+        unpack_archive(tmp_path / "bomb.tar.gz", tmp_path / "out", limits)
+    assert list((tmp_path / "out").iterdir()) == [], "what was extracted before the refusal is removed"
+    unpack_archive(tmp_path / "bomb.tar.gz", tmp_path / "ok", ArchiveLimits(max_ratio=50))  # under the floor
+
+
+@pytest.mark.timeout(30)
+def test_an_archive_of_too_many_members_is_refused_while_it_streams(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with tarfile.open(tmp_path / "many.tar.gz", "w:gz") as tar:
+        for number in range(60):
+            member = tarfile.TarInfo(f"f{number}")
+            member.size = 1
+            tar.addfile(member, io.BytesIO(b"x"))
+    monkeypatch.setenv("DEEPFAKE_ARCHIVE_MAX_MEMBERS", "50")
+    with pytest.raises(ArtifactError, match="more than 50 members"):
+        unpack_archive(tmp_path / "many.tar.gz", tmp_path / "out")
+    assert not any((tmp_path / "out").iterdir())
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage" * 100, "truncated"], ids=["empty", "garbage", "truncated"])
+def test_an_unreadable_archive_is_an_artifact_error_naming_it(tmp_path: Path, content: bytes | str) -> None:
+    if content == "truncated":
+        (tmp_path / "src").mkdir()
+        (tmp_path / "src/weights.bin").write_bytes(random.Random(0).randbytes(100_000))  # incompressible
+        pack_archive(tmp_path / "src", tmp_path / "full.tar.gz")
+        content = (tmp_path / "full.tar.gz").read_bytes()[:2000]
+    (tmp_path / "model.tar.gz").write_bytes(content)
+    with pytest.raises(ArtifactError, match=r"model.tar.gz: not a readable tar.gz archive"):
+        unpack_archive(tmp_path / "model.tar.gz", tmp_path / "out")
