@@ -29,6 +29,7 @@ from deepfake.components.extract_faces.extraction import (
     save_result,
 )
 from deepfake.components.faces.detection import FaceDetector
+from deepfake.components.faces.probing import Prober
 from deepfake.components.manifests import (
     FACE_DATASET,
     VIDEO_FOLDER,
@@ -135,23 +136,26 @@ def _tracked(outcomes: Iterable[VideoResult], progress: tqdm, report_every: int,
 
 
 _DETECTOR: FaceDetector | None = None
+_PROBER: Prober | None = None
 
 
 def _init_worker(min_score: float) -> None:
-    global _DETECTOR
+    global _DETECTOR, _PROBER
     if _DETECTOR is None:
         _DETECTOR = FaceDetector(min_score=min_score)
+    if _PROBER is None:
+        _PROBER = Prober()
 
 
 def _work(record: VideoRecord, root: Path, output: Path, settings: ExtractionSettings) -> VideoResult:
-    assert _DETECTOR is not None
+    assert _DETECTOR is not None and _PROBER is not None
     try:
         video = safe_relative_path(root, record.path)
         resolve_inside(root, video)  # the manifest may come from elsewhere: the same rule as ingest-videos
     except ValueError as exc:
         result = VideoResult(video_id=record.id, path=record.path, rejected=str(exc))
     else:
-        result = extract_video(record, video, output, settings, _DETECTOR)
+        result = extract_video(record, video, output, settings, _DETECTOR, _PROBER)
     save_result(output, result)
     return result
 
@@ -191,7 +195,7 @@ def _write_dataset(output: Path, results: list[VideoResult], ctx: RunContext, el
 
 COMPONENT = Component(
     name="extract-faces",
-    version="1.1.0",
+    version="1.2.0",
     kind=ComponentKind.PROCESSING,
     image="deepfake/extract-faces",
     description=__doc__.split("\n")[0],

@@ -8,7 +8,8 @@ from pydantic import BaseModel, ConfigDict
 
 from deepfake.components.faces.crop import encode_jpeg, square_crop
 from deepfake.components.faces.detection import FaceDetector, best_faces
-from deepfake.components.faces.sampling import VideoReadError, evenly_spaced, open_video, probe, read_frames
+from deepfake.components.faces.probing import Prober
+from deepfake.components.faces.sampling import VideoReadError, evenly_spaced, open_video, read_frames
 from deepfake.components.manifests import FaceRecord, VideoRecord, safe_relative_path
 
 
@@ -38,20 +39,24 @@ def part_path(output: Path, video_id: str) -> Path:
 
 
 def extract_video(
-    record: VideoRecord, video: Path, output: Path, settings: ExtractionSettings, detector: FaceDetector
+    record: VideoRecord,
+    video: Path,
+    output: Path,
+    settings: ExtractionSettings,
+    detector: FaceDetector,
+    prober: Prober,
 ) -> VideoResult:
     """Never raises for a bad video: the reason goes into the result, so one video never stops the batch."""
     result = VideoResult(video_id=record.id, path=record.path)
     try:
-        reader = open_video(video)
-        info = probe(reader)
+        info = prober.probe(video)  # in a child process: a file that crashes the decoder is only a rejection
         if info.width * info.height > settings.max_frame_pixels:
             raise VideoReadError(
                 f"resolution {info.width}x{info.height} is over the limit of {settings.max_frame_pixels} pixels"
                 " (param max_frame_pixels)"
             )
         indices = evenly_spaced(info.frames, settings.frames_per_video)
-        frames = read_frames(reader, indices)
+        frames = read_frames(open_video(video), indices)
     except VideoReadError as exc:
         return result.model_copy(update={"rejected": str(exc)})
     faces = []

@@ -4,16 +4,20 @@ import logging
 import math
 import os
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from queue import Queue
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from deepfake.components import Component, ComponentKind, InputSpec, OutputSpec, RunContext
 from deepfake.components.dataset_files import resolve_inside
-from deepfake.components.faces.sampling import VideoProbe, VideoReadError, open_video, probe
+from deepfake.components.faces.probing import Prober
+from deepfake.components.faces.sampling import VideoProbe, VideoReadError
 from deepfake.components.ingest_videos.readers import (
     DatasetFormat,
     ListedVideo,
@@ -57,6 +61,9 @@ class Params(BaseModel):
     workers: int | None = Field(
         None, ge=1, le=256, description="Videos probed in parallel; the machine's CPU count when unset."
     )
+    max_frame_pixels: int = Field(
+        3840 * 2160, ge=64 * 64, description="Videos with larger frames are rejected (the same guard as extract-faces)."
+    )
 
     @field_validator("csv_file")
     @classmethod
@@ -87,15 +94,15 @@ def run(params: Params, ctx: RunContext) -> None:
     candidates.sort(key=lambda candidate: candidate.id)
     kept = candidates[: params.max_videos] if params.max_videos else candidates
     records = []
-    with ThreadPoolExecutor(max_workers=params.workers or os.cpu_count() or 1) as pool:
-        results = pool.map(probe_file, [candidate.path for candidate in kept])
-        for done, (candidate, result) in enumerate(zip(kept, results, strict=True), start=1):
-            if done % PROGRESS_EVERY == 0:
-                log.info("probed %d of %d videos", done, len(kept))
-            if isinstance(result, str):
-                rejected.append(RejectedVideo(path=candidate.entry.path, reason=result))
-            else:
-                records.append(to_record(candidate, result, dataset_format))
+    workers = params.workers or os.cpu_count() or 1
+    results = probe_all([candidate.path for candidate in kept], workers, params.max_frame_pixels)
+    for done, (candidate, result) in enumerate(zip(kept, results, strict=True), start=1):
+        if done % PROGRESS_EVERY == 0:
+            log.info("probed %d of %d videos", done, len(kept))
+        if isinstance(result, str):
+            rejected.append(RejectedVideo(path=candidate.entry.path, reason=result))
+        else:
+            records.append(to_record(candidate, result, dataset_format))
     rejected.sort(key=lambda row: (row.path, row.reason))
     write_jsonl(out / "videos.jsonl", records)
     write_jsonl(out / "rejected.jsonl", rejected)
@@ -134,16 +141,38 @@ def check_paths(root: Path, listing: Listing) -> tuple[list[Candidate], list[Rej
     return candidates, rejected
 
 
-def probe_file(path: Path) -> VideoProbe | str:
-    """The probe, or the reason the video cannot be used; runs in a worker thread (decord releases the GIL)."""
+def probe_all(paths: list[Path], workers: int, max_frame_pixels: int) -> Iterator[VideoProbe | str]:
+    """Each path's probe or rejection reason, in order; `workers` threads, each with its own probing process."""
+    probers: Queue[Prober] = Queue()
+
+    def probe_one(path: Path) -> VideoProbe | str:
+        prober = probers.get()
+        try:
+            return probe_file(path, prober, max_frame_pixels)
+        finally:
+            probers.put(prober)
+
+    with ExitStack() as stack:
+        for _ in range(min(workers, len(paths)) or 1):
+            probers.put(stack.enter_context(Prober()))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            yield from pool.map(probe_one, paths)
+
+
+def probe_file(path: Path, prober: Prober, max_frame_pixels: int) -> VideoProbe | str:
+    """The probe, or the reason the video cannot be used; runs in a worker thread, the decoding in the prober's
+    child process, so a file that crashes the decoder is one rejection, not the end of the batch."""
     if not path.is_file():
         return "missing file"
     try:
-        info = probe(open_video(path))
+        info = prober.probe(path)
     except VideoReadError as exc:
         return str(exc)
     if not math.isfinite(info.fps) or info.fps <= 0:
         return f"no usable frame rate ({info.fps})"
+    if info.width * info.height > max_frame_pixels:
+        resolution = f"{info.width}x{info.height}"
+        return f"resolution {resolution} is over the limit of {max_frame_pixels} pixels (param max_frame_pixels)"
     return info
 
 
@@ -197,7 +226,7 @@ def summarise(
 
 COMPONENT = Component(
     name="ingest-videos",
-    version="1.1.0",
+    version="1.2.0",
     kind=ComponentKind.PROCESSING,
     image="deepfake/ingest-videos",
     description=__doc__,

@@ -27,7 +27,8 @@ from deepfake.components.classifier.scoring import (
 from deepfake.components.contract import MODEL_ARCHIVE
 from deepfake.components.faces.crop import encode_jpeg, square_crop
 from deepfake.components.faces.detection import FaceBox, FaceDetector, best_faces
-from deepfake.components.faces.sampling import VideoReadError, evenly_spaced, open_video, probe, read_frames
+from deepfake.components.faces.probing import Prober
+from deepfake.components.faces.sampling import VideoReadError, evenly_spaced, open_video, read_frames
 from deepfake.components.serve.schema import FrameScore, InputKind, Verdict
 from deepfake.components.serve.settings import ServeSettings
 
@@ -58,6 +59,7 @@ class Predictor:
             raise ModelDirError(f"cannot load the model in {folder}: {type(exc).__name__}: {exc}") from exc
         self.transform = eval_transform(self.config)
         self.detector = FaceDetector(min_score=settings.min_score)
+        self.prober = Prober()
         self._lock = threading.Lock()
 
     def predict_video(self, path: Path) -> Verdict:
@@ -100,6 +102,7 @@ class Predictor:
 
     def close(self) -> None:
         self.detector.close()
+        self.prober.close()
         if self._unpacked is not None:
             self._unpacked.cleanup()
 
@@ -120,9 +123,10 @@ class Predictor:
         return folder
 
     def _read_video(self, path: Path) -> tuple[np.ndarray, list[int]]:
+        """Probed in a child process first (a file that crashes the decoder is a 400, not a dead worker), and the
+        frame size checked before this process decodes a frame."""
         try:
-            reader = open_video(path)
-            info = probe(reader)
+            info = self.prober.probe(path)
         except VideoReadError as exc:
             raise InputError(400, f"the body is not a readable video ({exc})") from exc
         if info.width * info.height > self.settings.max_frame_pixels:
@@ -138,7 +142,7 @@ class Predictor:
             )
         indices = evenly_spaced(info.frames, self.settings.frames_per_video)
         try:
-            return read_frames(reader, indices), indices
+            return read_frames(open_video(path), indices), indices
         except VideoReadError as exc:
             raise InputError(400, f"the video does not decode ({exc})") from exc
 
@@ -156,11 +160,16 @@ class Predictor:
                 with warnings.catch_warnings():
                     warnings.simplefilter("error", Image.DecompressionBombWarning)
                     return np.asarray(image.convert("RGB"))
+        except InputError:
+            raise
         except Image.DecompressionBombError as exc:
             raise InputError(
                 413, f"image is over the limit of {self.settings.max_image_pixels} pixels ({exc}): send a smaller image"
             ) from exc
-        except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombWarning) as exc:
+        except UnidentifiedImageError as exc:  # its message names a BytesIO object, which says nothing to a client
+            raise InputError(400, "the body is not a readable JPEG or PNG image (no JPEG or PNG header)") from exc
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as exc:
+            # ValueError: Pillow's own limits, e.g. a zTXt or iCCP chunk that decompresses past MAX_TEXT_CHUNK.
             raise InputError(400, f"the body is not a readable JPEG or PNG image ({exc})") from exc
 
     def _score(self, crops: list[np.ndarray]) -> np.ndarray:

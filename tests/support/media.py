@@ -1,10 +1,13 @@
 """Real test media: the scikit-image astronaut composited into frames and encoded as H.264."""
 
+import io
+import struct
 from functools import cache
 from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image, PngImagePlugin
 from skimage import data
 
 from deepfake.pipelines.demo.video import write_h264
@@ -56,3 +59,25 @@ def blank_clip(path: Path, frames: int = 20, width: int = 160, height: int = 120
     """A clip with no face in it."""
     write_h264(path, (np.full((height, width, 3), 40 + 5 * i, np.uint8) for i in range(frames)))
     return path
+
+
+def decoder_bomb_mkv(path: Path) -> Path:
+    """A 1.4 KB Matroska clip whose header claims a duration of 10^15 ms: decord allocates for that many frames,
+    throws bad_alloc and aborts the process that opened it."""
+    write_h264(path.with_suffix(".tmp.mkv"), (np.zeros((48, 64, 3), np.uint8) for _ in range(5)), fps=10)
+    data = bytearray(path.with_suffix(".tmp.mkv").read_bytes())
+    path.with_suffix(".tmp.mkv").unlink()
+    duration = data.find(b"\x44\x89\x88")  # the Duration element, an 8-byte float
+    assert duration > 0, "the muxer wrote no 8-byte Duration element"
+    data[duration + 3 : duration + 11] = struct.pack(">d", 1e15)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def oversized_text_png() -> bytes:
+    """An 8x8 PNG whose zTXt chunk decompresses to 2 MB, past Pillow's MAX_TEXT_CHUNK (Pillow raises ValueError)."""
+    info = PngImagePlugin.PngInfo()
+    info.add_text("comment", "x" * (2 * 1024 * 1024), zip=True)
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buffer, "PNG", pnginfo=info)
+    return buffer.getvalue()

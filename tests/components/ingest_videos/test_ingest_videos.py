@@ -12,7 +12,7 @@ from deepfake.components.context import RunContext
 from deepfake.components.ingest_videos.component import COMPONENT, Params, run
 from deepfake.components.manifests import RejectedVideo, VideoRecord, read_jsonl
 from deepfake.components.runtime import main
-from tests.support.media import face_clip
+from tests.support.media import decoder_bomb_mkv, face_clip
 
 FRAMES, FPS, WIDTH, HEIGHT = 5, 10, 64, 48
 
@@ -663,3 +663,25 @@ def test_an_unreadable_labels_csv_fails_naming_the_file(tmp_path: Path, content:
     (root / "labels.csv").write_bytes(content)
     with pytest.raises(ValueError, match=problem):
         ingest(root, tmp_path, format="csv")
+
+
+def test_a_video_that_aborts_the_decoder_is_one_rejection_and_the_batch_goes_on(clip: Path, tmp_path: Path) -> None:
+    root = tmp_path / "csv"
+    place(clip, root, "ok.mp4")
+    decoder_bomb_mkv(root / "bomb.mkv")
+    write(root / "labels.csv", "path,label\nok.mp4,REAL\nbomb.mkv,FAKE\n")
+    manifest = ingest(root, tmp_path, format="csv", workers=1)
+    assert set(manifest.videos) == {"ok"}
+    assert manifest.rejected["bomb.mkv"].startswith("the video decoder crashed on this file (signal SIGABRT")
+
+
+def test_frames_over_the_pixel_limit_are_rejected_at_ingest(tmp_path: Path) -> None:
+    root = tmp_path / "csv"
+    face_clip(root / "wide.mp4", frames=3, width=160, height=120, face_height=40)
+    write(root / "labels.csv", "path,label\nwide.mp4,REAL\n")
+    with pytest.raises(ValueError, match="no usable video"):
+        ingest(root, tmp_path, format="csv", max_frame_pixels=160 * 120 - 1)
+    reasons = read_jsonl(tmp_path / "manifest" / "rejected.jsonl", RejectedVideo)
+    assert [row.reason for row in reasons] == [
+        "resolution 160x120 is over the limit of 19199 pixels (param max_frame_pixels)"
+    ]

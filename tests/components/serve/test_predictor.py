@@ -10,6 +10,7 @@ from deepfake.components.classifier.scoring import eval_transform, load_face, pr
 from deepfake.components.extract_faces.component import Params as ExtractionParams
 from deepfake.components.extract_faces.extraction import ExtractionSettings, extract_video
 from deepfake.components.faces.detection import FaceDetector
+from deepfake.components.faces.probing import Prober
 from deepfake.components.manifests import VideoRecord
 from deepfake.components.serve.predictor import ModelDirError, Predictor
 from deepfake.components.serve.settings import ServeSettings
@@ -41,8 +42,8 @@ def test_frame_scores_equal_extraction_then_evaluation(
         height=240,
         duration_s=1.6,
     )
-    with FaceDetector() as detector:
-        result = extract_video(record, clips["fake"], tmp_path, settings, detector)
+    with FaceDetector() as detector, Prober() as prober:
+        result = extract_video(record, clips["fake"], tmp_path, settings, detector, prober)
     transform = eval_transform(config)
     batch = torch.stack([transform(load_face(tmp_path / face.image)) for face in result.faces])
     expected = predict_probabilities(network, batch)
@@ -57,3 +58,25 @@ def test_a_corrupt_weights_file_is_a_model_error_naming_the_folder(trained_model
     (tmp_path / "model.pt").write_bytes(b"not a state dict")
     with pytest.raises(ModelDirError, match=f"cannot load the model in {tmp_path}"):
         Predictor(ServeSettings(model_dir=tmp_path))
+
+
+def test_a_frame_over_the_limit_is_refused_before_this_process_decodes_it(
+    trained_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The probe (a child process) reports the frame size; the worker never opens a video it would refuse."""
+    from deepfake.components.serve import predictor as serving
+    from deepfake.components.serve.predictor import InputError
+    from tests.support.media import face_clip
+
+    def forbidden(path: Path) -> None:
+        raise AssertionError(f"the serving process opened {path} before checking its frame size")
+
+    monkeypatch.setattr(serving, "open_video", forbidden)
+    big = face_clip(tmp_path / "big.mp4", frames=3, width=480, height=360)
+    predictor = Predictor(ServeSettings(model_dir=trained_model, max_frame_pixels=100_000))
+    try:
+        with pytest.raises(InputError, match="480x360, over the limit of 100000 pixels") as caught:
+            predictor.predict_video(big)
+    finally:
+        predictor.close()
+    assert caught.value.status == 422

@@ -5,6 +5,7 @@ import json
 import signal
 import socket
 import struct
+import tempfile
 import zlib
 from pathlib import Path
 
@@ -14,11 +15,16 @@ import pytest
 from PIL import Image
 
 from deepfake.components.classifier.model import load_model
-from tests.support.media import blank_clip, face_clip, face_frame
+from tests.support.media import blank_clip, decoder_bomb_mkv, face_clip, face_frame, oversized_text_png
 from tests.support.ports import free_port
 from tests.support.server import Server, start_server
 
 pytestmark = pytest.mark.slow  # a serving process on a trained model
+
+
+def _decoder_bomb() -> bytes:
+    with tempfile.TemporaryDirectory() as scratch:
+        return decoder_bomb_mkv(Path(scratch) / "bomb.mkv").read_bytes()
 
 
 def encode(rgb: np.ndarray, format: str) -> bytes:
@@ -120,6 +126,9 @@ def _huge_png_header() -> bytes:
         (b'{"s3_uri": "s3://b/k", "extra": 1}', "application/json", 400, "extra"),
         (_bomb(), "image/png", 413, "over the limit of 40000000 pixels"),
         (_huge_png_header(), "image/png", 413, "over the limit of 40000000 pixels"),
+        (oversized_text_png(), "image/png", 400, "Decompressed data too large"),
+        (b"\x00garbage" * 100, "image/png", 400, "no JPEG or PNG header"),
+        (_decoder_bomb(), "video/x-matroska", 400, "the video decoder crashed on this file"),
     ],
 )
 def test_bad_input_is_a_4xx_naming_the_problem_and_the_worker_stays_up(
