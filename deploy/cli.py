@@ -9,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from deepfake.deploy.lock import stage_changes
 from deepfake.deploy.rollout import History, Rollout
 from deepfake.deploy.smoke import smoke_test
 from deepfake.deploy.stages import DeployError, Stage, StageConfigError, StageTarget
@@ -17,6 +18,7 @@ from deepfake.pipelines.settings import Settings
 
 DEFAULT_GROUP = "deepfake-detector"
 USER_ERRORS = (RegistryError, DeployError, StageConfigError, ValueError)
+STAGE_CHANGES = ("approve", "rollout", "promote", "rollback", "stop")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,7 +71,10 @@ def main(argv: list[str] | None = None) -> int:
             args.group,
             results_dir=_deployments(args, settings),
         )
-        return run_command(args, rollout)
+        if args.command not in STAGE_CHANGES:
+            return run_command(args, rollout)
+        with stage_changes(_deployments(args, settings), settings.deploy_lock_timeout_seconds):
+            return run_command(args, rollout)
     except USER_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1 if isinstance(exc, DeployError) else 2

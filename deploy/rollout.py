@@ -109,14 +109,24 @@ class Rollout:
         except Exception as exc:
             self.target.restore(config, previous)
             self.history.record(self._event(stage, package.version, Outcome.FAILED, f"deploy failed: {exc}"))
-            raise RolloutError(f"{name} did not deploy to {stage.value} ({exc}); {_restored(stage, previous)}") from exc
+            raise RolloutError(
+                f"{name} did not deploy to {stage.value} ({exc}); {_restored(stage, previous)}. The version stays"
+                f" {package.status.value}, so the next rollout tries it again: fix the cause, or reject it"
+                f" (python -m deepfake.deploy reject {package.version}) to roll out the approved one before it"
+            ) from exc
         result = smoke_test(self.target, config, name, self.samples_file)
         self.results_dir.mkdir(parents=True, exist_ok=True)
         (self.results_dir / f"smoke-test-{stage.value}.json").write_text(result.model_dump_json(indent=2))
         if not result.passed:
+            # A model that answers wrongly must not be picked again by every later rollout as the newest approved.
             self.target.restore(config, previous)
-            self.history.record(self._event(stage, package.version, Outcome.FAILED, "smoke test failed", endpoint))
-            raise RolloutError(f"{result.summary()}\n{_restored(stage, previous)}")
+            self.registry.set_status(self.group, package.version, ApprovalStatus.REJECTED)
+            detail = f"smoke test failed; version {package.version} set to Rejected"
+            self.history.record(self._event(stage, package.version, Outcome.FAILED, detail, endpoint))
+            raise RolloutError(
+                f"{result.summary()}\n{_restored(stage, previous)}; version {package.version} is now Rejected (its"
+                f" smoke test failed), so later rollouts take the newest other approved version"
+            )
         return self.history.record(self._event(stage, package.version, outcome, "smoke test passed", endpoint)), result
 
     def _event(self, stage: Stage, version: int, outcome: Outcome, detail: str, endpoint: str = "") -> Deployment:

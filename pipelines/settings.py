@@ -66,3 +66,6 @@ class Settings(BaseSettings):
     )
     deploy_stack_poll_seconds: float = Field(30, gt=0, description="Seconds between CloudFormation status checks.")
     deploy_stack_timeout_seconds: float = Field(3600, gt=0, description="Longest wait for a stack to settle.")
+    deploy_lock_timeout_seconds: float = Field(
+        600, ge=0, description="Longest a deploy command waits for another one changing the same stages."
+    )

@@ -106,6 +106,9 @@ def test_approve_stage_promote_then_a_broken_model_is_rolled_back_and_prod_keeps
     with pytest.raises(RolloutError, match=rf"expected REAL, got FAKE[\s\S]*staging was rolled back to version {good}"):
         rollout.to_staging()
     assert broken == good + 1
+    assert rollout.registry.get(GROUP, broken).status is ApprovalStatus.REJECTED, "its smoke test failed"
+    assert rollout.registry.newest_approved(GROUP).version == good, "so the next rollout does not pick it again"
+    assert rollout.history.events(Stage.STAGING)[-1].detail == f"smoke test failed; version {broken} set to Rejected"
     assert served_version(rollout, Stage.STAGING, clips["real"]) == (f"{GROUP}/{good}", "REAL")
     assert served_version(rollout, Stage.PROD, clips["real"]) == (f"{GROUP}/{good}", "REAL")
     assert prod_process is not None and rollout.target.running(Stage.PROD) == prod_process  # never restarted
@@ -129,6 +132,8 @@ def test_a_model_that_does_not_start_fails_the_deploy_and_removes_a_new_stage(
     (broken / "model.pt").write_bytes(b"not a state dict")
     register(rollout.registry, broken, tmp_path)
     with pytest.raises(RolloutError, match=r"did not deploy to staging[\s\S]*cannot load the model[\s\S]*removed"):
+        rollout.to_staging()
+    with pytest.raises(RolloutError, match=r"stays Approved, so the next rollout tries it again[\s\S]*reject"):
         rollout.to_staging()
     assert rollout.target.where(rollout.config(Stage.STAGING))[1] is False
     assert rollout.history.serving(Stage.STAGING) == []
