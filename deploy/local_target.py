@@ -107,7 +107,10 @@ class LocalTarget:
         path = self.pid_file(stage)
         if not path.is_file():
             return None
-        pid = int(path.read_text())
+        text = path.read_text(errors="replace").strip()
+        if not text.isdigit():
+            return None  # not a pid this target wrote: nothing of ours is running under it
+        pid = int(text)
         try:
             command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:

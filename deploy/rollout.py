@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from deepfake.deploy.smoke import SAMPLES_FILE, SmokeResult, smoke_test
 from deepfake.deploy.stages import CONFIG_DIR, DeployError, Deployment, Outcome, Stage, StageConfig, StageTarget
 from deepfake.pipelines.registry import ApprovalStatus, ModelPackage, ModelRegistry
@@ -31,7 +33,17 @@ class History:
     def events(self, stage: Stage | None = None) -> list[Deployment]:
         if not self.path.is_file():
             return []
-        events = [Deployment.model_validate_json(line) for line in self.path.read_text().splitlines() if line]
+        events = []
+        for number, line in enumerate(self.path.read_text(errors="replace").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                events.append(Deployment.model_validate_json(line))
+            except ValidationError as exc:
+                problem = exc.errors()[0]["msg"]
+                raise DeployError(
+                    f"{self.path} line {number} is not a deployment event ({problem}): fix or remove that line"
+                ) from None
         return [event for event in events if stage is None or event.stage is stage]
 
     def serving(self, stage: Stage) -> list[int]:

@@ -1,10 +1,13 @@
 """Sampled decoding with decord: probe a video, then read N evenly spaced frames in one batched call."""
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from decord import VideoReader, cpu
+
+DECORD_PREFIX = re.compile(r"^(\[[\d:]+\] )?\S+\.(cc|h|cpp):\d+: ")
 
 
 class VideoReadError(ValueError):
@@ -62,5 +65,7 @@ def read_frames(reader: VideoReader, indices: list[int]) -> np.ndarray:
 
 
 def _first_line(exc: Exception) -> str:
+    """decord prefixes its messages with a time and its own source file ("[12:00:00] /github/.../x.cc:83: ");
+    a reason shows only the message."""
     text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
+    return DECORD_PREFIX.sub("", text[0])[:200] if text else type(exc).__name__

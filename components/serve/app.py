@@ -16,6 +16,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -64,8 +65,15 @@ def create_app(settings: ServeSettings | None = None) -> Starlette:
             return JSONResponse({"error": "internal error while scoring; see the endpoint logs", "status": 500}, 500)
         return JSONResponse(verdict.model_dump(mode="json"))
 
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        """Unknown paths and methods answer in the same JSON shape as every other error."""
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        message = {404: "no such path: use GET /ping or POST /invocations", 405: "method not allowed on this path"}
+        error = message.get(status, exc.detail if isinstance(exc, HTTPException) else "error")
+        return JSONResponse({"error": error, "status": status}, status_code=status)
+
     routes = [Route("/ping", ping, methods=["GET"]), Route("/invocations", invocations, methods=["POST"])]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error})
 
 
 async def _invoke(request: Request, predictor: Predictor, settings: ServeSettings) -> Verdict:

@@ -106,7 +106,15 @@ def run_pipeline(args: argparse.Namespace) -> int:
     # docker: each step runs in its component's image (images manifest or settings), otherwise as a subprocess.
     launcher = DockerLauncher(ImageResolver.from_settings(Settings())) if args.target == "docker" else None
     runner = LocalRunner(runs_dir, launcher=launcher, use_cache=not args.no_cache, stream_logs=not args.quiet)
-    record = runner.run(pipeline, arguments)
+    try:
+        record = runner.run(pipeline, arguments)
+    except OSError as exc:  # the runs folder itself: a read-only or full disk, not a step's failure
+        print(
+            f"error: cannot write the run under {runs_dir} ({exc.strerror or exc}: {exc.filename}); set"
+            " DEEPFAKE_RUNS_DIR or --runs-dir to a writable folder",
+            file=sys.stderr,
+        )
+        return 2
     print(summary(record))
     return 0 if record.state is StepState.SUCCEEDED else 1
 

@@ -113,10 +113,21 @@ class LocalRegistry:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        connection = sqlite3.connect(self.folder / "registry.sqlite", timeout=30, isolation_level=None)
+        path = self.folder / "registry.sqlite"
+        try:
+            connection = sqlite3.connect(path, timeout=30, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise RegistryError(
+                f"cannot open the local registry {path} ({exc}): check the folder's permissions"
+            ) from exc
         connection.row_factory = sqlite3.Row
         try:
             yield connection
+        except sqlite3.DatabaseError as exc:
+            raise RegistryError(
+                f"the local registry {path} is not a readable registry ({exc}): move it aside (the model files"
+                " beside it stay) and register the models again"
+            ) from exc
         finally:
             connection.close()
 

@@ -68,3 +68,19 @@ def test_the_deploy_cli_takes_the_lock_for_stage_changes(
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_bad_history_line_or_a_garbage_pid_file_is_one_line_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DEEPFAKE_RUNS_DIR", str(tmp_path))
+    folder = tmp_path / "deployments" / "local"
+    folder.mkdir(parents=True)
+    (folder / "staging.pid").write_text("not a pid\n")
+    assert cli.main(["status"]) == 0, "a pid file this target did not write means nothing runs"
+    (folder / "history.jsonl").write_text('{"stage": "staging"}\n')
+    capsys.readouterr()
+    assert cli.main(["status"]) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"error: {folder / 'history.jsonl'} line 1 is not a deployment event (")
+    assert error.endswith("fix or remove that line") and "\n" not in error

@@ -97,3 +97,13 @@ def test_a_stale_hint_falls_back_to_the_full_search(detector: FaceDetector) -> N
     frame = face_frame(1920, 1080, 150, x=100, y=100)
     faces = detector.detect(frame, near=FaceBox(1500, 800, 150, 150, 0.9))
     assert faces and faces[0].x < 400
+
+
+def test_decords_time_and_source_location_are_cut_from_a_reason() -> None:
+    from deepfake.components.faces.sampling import _first_line
+
+    raised = RuntimeError(
+        "[01:35:05] /github/workspace/src/video/video_reader.cc:270: Check failed: frame >= 0\nStack trace: ..."
+    )
+    assert _first_line(raised) == "Check failed: frame >= 0"
+    assert _first_line(RuntimeError("Error reading clip.mp4...")) == "Error reading clip.mp4..."

@@ -150,6 +150,15 @@ def test_videos_over_the_resolution_or_length_limit_are_refused(server: Server, 
     assert status == 422 and "61 frames, over the limit of 60" in error["error"]
 
 
+def test_unknown_paths_and_methods_answer_in_the_json_error_shape(server: Server) -> None:
+    assert server.request("/nope") == (
+        404,
+        {"error": "no such path: use GET /ping or POST /invocations", "status": 404},
+    )
+    status, error = server.request("/invocations")  # a GET
+    assert (status, error) == (405, {"error": "method not allowed on this path", "status": 405})
+
+
 def test_an_accept_header_other_than_json_is_406(server: Server, clips: dict[str, Path]) -> None:
     status, error = server.invoke(clips["real"].read_bytes(), "video/mp4", {"Accept": "text/csv"})
     assert status == 406 and "application/json" in error["error"]

@@ -72,3 +72,14 @@ def test_components_export_writes_loadable_specs(tmp_path: Path) -> None:
     assert main(["components", "export", str(tmp_path), "--package", "tests.toy"]) == 0
     assert sorted(path.name for path in tmp_path.iterdir()) == ["fit-mean.json", "flaky.json", "use-model.json"]
     assert load_component(tmp_path / "fit-mean.json", version="1.0.0") == fit_mean.COMPONENT.spec
+
+
+def test_a_runs_folder_that_cannot_be_written_is_one_error_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocked = tmp_path / "runs"
+    blocked.write_text("a file where the runs folder should be")
+    assert main(["run", QUICKSTART, "--runs-dir", str(blocked), "--quiet"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"error: cannot write the run under {blocked} (")
+    assert error.endswith("set DEEPFAKE_RUNS_DIR or --runs-dir to a writable folder") and "\n" not in error

@@ -55,3 +55,9 @@ def test_concurrent_registrations_get_distinct_versions(tmp_path: Path, files: t
         )
     assert sorted(package.version for package in packages) == list(range(1, 9))
     assert len(registry.list("detector")) == 8
+
+
+def test_a_file_that_is_not_a_registry_is_one_error_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "registry.sqlite").write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(RegistryError, match=r"registry.sqlite is not a readable registry \(file is not a database\)"):
+        LocalRegistry(tmp_path).list("group")
