@@ -29,6 +29,7 @@ from deepfake.components.extract_faces.extraction import (
     save_result,
 )
 from deepfake.components.faces.detection import FaceDetector
+from deepfake.components.faces.no_dns import forbid_dns
 from deepfake.components.faces.probing import Prober
 from deepfake.components.manifests import (
     FACE_DATASET,
@@ -63,6 +64,7 @@ class Params(BaseModel):
 
 
 def run(params: Params, ctx: RunContext) -> None:
+    forbid_dns()  # MediaPipe's usage logging must not resolve its host; the worker processes inherit this
     manifest = read_jsonl(ctx.inputs["manifest"] / "videos.jsonl", VideoRecord)
     videos_root, output = ctx.inputs["videos"], ctx.outputs["faces"]
     share = shard(manifest, videos_root, ctx, params.input_distribution)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import uvicorn
 
+from deepfake.components.faces.no_dns import forbid_dns
 from deepfake.components.serve.predictor import ModelDirError, Predictor
 from deepfake.components.serve.settings import ServeSettings
 
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    forbid_dns()  # before any detector exists; the uvicorn workers inherit it
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Workers are separate processes that build their settings from the environment: pass the flags on that way.
     for name in ("model_dir", "workers", "model_package"):

@@ -4,8 +4,11 @@ Every request body is read against a size limit before it is parsed, and every i
 `{"error": ..., "status": ...}` naming what was wrong; scoring runs in a worker thread so /ping always answers.
 """
 
+import json
 import logging
 import os
+import subprocess
+import sys
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from deepfake.components.faces.no_dns import dns_environment
 from deepfake.components.serve.predictor import InputError, Predictor
 from deepfake.components.serve.schema import CONTENT_TYPES, IMAGE_TYPES, JSON_TYPE, VIDEO_TYPES, Verdict
 from deepfake.components.serve.settings import ServeSettings
@@ -29,6 +33,7 @@ log = logging.getLogger("deepfake.components.serve")
 
 CUSTOM_ATTRIBUTES = "x-amzn-sagemaker-custom-attributes"
 DRAIN_FACTOR = 4
+S3_FETCH_TIMEOUT_S = 600
 
 
 class S3VideoRequest(BaseModel):
@@ -131,20 +136,19 @@ def _fetch_s3_video(body: bytes, folder: Path, limit: int) -> Path:
     except ValidationError as exc:
         reasons = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
         raise InputError(400, f'JSON body must be {{"s3_uri": "s3://bucket/key"}} ({reasons})') from exc
-    import boto3  # only S3 requests need it
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    bucket, key = uri.removeprefix("s3://").split("/", 1)
-    s3 = boto3.client("s3")
+    completed = subprocess.run(
+        [sys.executable, "-m", "deepfake.components.serve.s3_fetch", uri, str(folder), str(limit)],
+        env=dns_environment(),
+        capture_output=True,
+        text=True,
+        timeout=S3_FETCH_TIMEOUT_S,
+        check=False,
+    )
     try:
-        size = s3.head_object(Bucket=bucket, Key=key)["ContentLength"]
-        if size > limit:
-            raise InputError(413, f"{uri} is {size} bytes, over the limit of {limit} (DEEPFAKE_SERVE_MAX_S3_BYTES)")
-        target = folder / (Path(key).name or "video")
-        s3.download_file(bucket, key, str(target))
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "error")
-        raise InputError(422, f"cannot read {uri}: {code}; check the URI and the endpoint role's s3:GetObject") from exc
-    except BotoCoreError as exc:
-        raise InputError(422, f"cannot read {uri}: {exc}") from exc
-    return target
+        answer = json.loads(completed.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        log.error("the S3 fetch of %s failed (exit %d): %s", uri, completed.returncode, completed.stderr[-2000:])
+        raise InputError(502, f"cannot read {uri}: the fetch failed; see the endpoint logs") from None
+    if "error" in answer:
+        raise InputError(int(answer["status"]), str(answer["error"]))
+    return Path(answer["path"])
