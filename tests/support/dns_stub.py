@@ -17,6 +17,7 @@ import threading
 import time
 from pathlib import Path
 
+from deepfake.components.faces.no_dns import dns_environment
 from tests.support import REPO_ROOT
 
 
@@ -37,6 +38,7 @@ def in_namespace(module: str, *arguments: str, timeout: float = 300) -> list[str
         completed = subprocess.run(
             ["unshare", "--user", "--map-root-user", "--net", "--mount", "sh", "-c", command],
             cwd=REPO_ROOT,
+            env=dns_environment(),  # the scenario starts with the resolver on, whatever ran before in this process
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -60,9 +60,12 @@ def run_extraction(
     (base / "config").mkdir(parents=True)
     (base / "config/resourceconfig.json").write_text(json.dumps({"current_host": f"algo-{host}", "hosts": names}))
     os.environ["SAGEMAKER_BASE_DIR"] = str(base)
+    before = dict(os.environ)
     try:
         return main(COMPONENT, ["--frames-per-video", "4", "--face-size", "64", "--max-frame-pixels", "100000", *args])
     finally:
+        os.environ.clear()
+        os.environ.update(before)  # run() turned DNS off for the process (RES_OPTIONS): not for the other tests
         del os.environ["SAGEMAKER_BASE_DIR"]
 
 

@@ -11,8 +11,8 @@ from deepfake.components.serve.__main__ import main
 def test_a_garbage_empty_or_truncated_model_archive_exits_2_naming_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, content: bytes
 ) -> None:
-    for name in ("DEEPFAKE_SERVE_MODEL_DIR", "DEEPFAKE_SERVE_WORKERS"):
-        monkeypatch.setenv(name, "")  # the entry passes its flags to workers in the environment: undone after
+    for name in ("DEEPFAKE_SERVE_MODEL_DIR", "DEEPFAKE_SERVE_WORKERS", "RES_OPTIONS"):
+        monkeypatch.setenv(name, "")  # the entry sets these (flags for workers, DNS off): undone after the test
         monkeypatch.delenv(name)
     (tmp_path / "model.tar.gz").write_bytes(content)
     assert main(["--model-dir", str(tmp_path / "model.tar.gz"), "--port", "1"]) == 2
