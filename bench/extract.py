@@ -20,6 +20,7 @@ import cv2
 from deepfake.components.extract_faces.extraction import ExtractionSettings, extract_video
 from deepfake.components.faces.crop import square_crop
 from deepfake.components.faces.detection import FaceDetector
+from deepfake.components.faces.probing import Prober
 from deepfake.components.faces.sampling import evenly_spaced, open_video, probe, read_frames
 from deepfake.components.manifests import VideoRecord
 from deepfake.pipelines.demo.video import write_h264
@@ -81,7 +82,7 @@ def main() -> None:
         min_score=0.5,
         max_frame_pixels=WIDTH * HEIGHT,
     )
-    with tempfile.TemporaryDirectory() as folder, FaceDetector() as detector:
+    with tempfile.TemporaryDirectory() as folder, FaceDetector() as detector, Prober() as prober:
         root = Path(folder)
         clips = [root / f"clip-{index}.mp4" for index in range(args.clips)]
         for index, clip in enumerate(clips):
@@ -102,9 +103,11 @@ def main() -> None:
             for clip in clips
         ]
         decode_only(clips[0])
+        prober.probe(clips[0])  # its child process starts once per worker, not per video
         decode_s, _ = timed(decode_only, *[(clip,) for clip in clips])
         extract_s, results = timed(
-            extract_video, *[(record, root / record.path, root / "out", settings, detector) for record in records]
+            extract_video,
+            *[(record, root / record.path, root / "out", settings, detector, prober) for record in records],
         )
         opencv_s, opencv_faces = timed(opencv_baseline, *[(clip, detector, settings) for clip in clips])
     faces = sum(len(result.faces) for result in results)
