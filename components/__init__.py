@@ -3,7 +3,7 @@
 from deepfake.components.artifacts import ArtifactError, ArtifactType
 from deepfake.components.context import RunContext
 from deepfake.components.definition import Component
-from deepfake.components.spec import ComponentKind, ComponentSpec, InputSpec, OutputSpec, load_component
+from deepfake.components.spec import ComponentKind, ComponentSpec, InputSpec, MetricSpec, OutputSpec, load_component
 
 __all__ = [
     "ArtifactError",
@@ -12,6 +12,7 @@ __all__ = [
     "ComponentKind",
     "ComponentSpec",
     "InputSpec",
+    "MetricSpec",
     "OutputSpec",
     "RunContext",
     "load_component",

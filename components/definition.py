@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from deepfake.components.context import RunContext
 from deepfake.components.contract import ComponentKind
-from deepfake.components.spec import ComponentSpec, InputSpec, OutputSpec
+from deepfake.components.spec import ComponentSpec, InputSpec, MetricSpec, OutputSpec
 
 P = TypeVar("P", bound=BaseModel)
 
@@ -32,6 +32,7 @@ class Component(Generic[P]):
     entry_module: str
     inputs: Mapping[str, InputSpec] = field(default_factory=dict)
     outputs: Mapping[str, OutputSpec] = field(default_factory=dict)
+    metrics: tuple[MetricSpec, ...] = ()
 
     def __post_init__(self) -> None:
         if self.params.model_config.get("extra") != "forbid":
@@ -53,4 +54,5 @@ class Component(Generic[P]):
             params_schema=self.params.model_json_schema(),
             inputs=dict(self.inputs),
             outputs=dict(self.outputs),
+            metrics=self.metrics,
         )

@@ -40,6 +40,26 @@ class OutputSpec(BaseModel):
     description: str = ""
 
 
+class MetricSpec(BaseModel):
+    """A number the component prints in its log: SageMaker reads it with `regex` (MetricDefinitions), and so does
+    the local runner (into run.json and the run report). The regex's one group is the value."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_:.\-/]{1,255}$")
+    regex: str = Field(min_length=1, max_length=500, description="SageMaker's limit is 500 characters.")
+
+    @model_validator(mode="after")
+    def _one_group(self) -> "MetricSpec":
+        try:
+            groups = re.compile(self.regex).groups
+        except re.error as exc:
+            raise ValueError(f"metric '{self.name}': regex {self.regex!r} does not compile ({exc})") from exc
+        if groups != 1:
+            raise ValueError(f"metric '{self.name}': regex {self.regex!r} needs exactly one group, the value")
+        return self
+
+
 class ComponentSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -53,6 +73,7 @@ class ComponentSpec(BaseModel):
     params_schema: dict[str, Any]
     inputs: dict[str, InputSpec] = {}
     outputs: dict[str, OutputSpec] = {}
+    metrics: tuple[MetricSpec, ...] = ()
 
     @model_validator(mode="after")
     def _check_ports(self) -> "ComponentSpec":
@@ -75,7 +96,9 @@ class ComponentSpec(BaseModel):
         return f"{self.name}@{self.version}"
 
     def to_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
+        """A spec without metrics exports without the key, as before metrics existed, so older loaders read it."""
+        document = self.model_dump(mode="json", exclude=set() if self.metrics else {"metrics"})
+        return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
 def load_component(source: str | Path, version: str | None = None) -> ComponentSpec:

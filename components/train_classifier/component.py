@@ -16,6 +16,7 @@ from deepfake.components.classifier.model import MODEL_ARTIFACT, ModelConfig, sa
 from deepfake.components.manifests import DATASET_SPLITS, FACE_DATASET, LabelledFace, read_jsonl
 from deepfake.components.train_classifier.params import Params
 from deepfake.components.train_classifier.training import (
+    METRICS,
     TrainingData,
     barrier,
     check_split,
@@ -117,4 +118,5 @@ COMPONENT = Component(
         ),
     },
     outputs={"model": OutputSpec(type=MODEL_ARTIFACT, description="model.pt and model.json (ModelConfig).")},
+    metrics=METRICS,
 )

@@ -39,6 +39,7 @@ from deepfake.components.classifier.model import Aggregation, ModelConfig, build
 from deepfake.components.classifier.scoring import aggregate, eval_transform, load_face
 from deepfake.components.contract import BASE_DIR_ENV, DEFAULT_BASE_DIR, TRAIN_COMMAND, ComponentKind, ContainerLayout
 from deepfake.components.manifests import LABEL_NAMES, LabelledFace, safe_relative_path, write_json
+from deepfake.components.spec import MetricSpec
 from deepfake.components.train_classifier.params import Params
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,11 @@ MAX_DEFAULT_WORKERS = 4
 AUC_LEVEL = "video"
 METRIC_LINE = "epoch=%d; train_loss=%.4f; val_loss=%.4f; val_auc=%.4f"
 """One line an epoch, for SageMaker metric definitions such as `val_auc=([0-9.]+)`; val_auc is video-level."""
+# What SageMaker (the training job's MetricDefinitions) and the local runner read from that line, a value each.
+METRICS = tuple(
+    MetricSpec(name=name, regex=rf"epoch=\d+;.*\b{name}=([0-9]+\.[0-9]+)")
+    for name in ("train_loss", "val_loss", "val_auc")
+)
 T = TypeVar("T")
 Key = tuple[int, int]
 """What the samplers yield and the dataset reads: (epoch, face index)."""

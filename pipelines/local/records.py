@@ -48,6 +48,9 @@ class StepRecord(BaseModel):
     outputs: dict[str, ArtifactRecord] = {}
     outcome: bool | None = None
     package: dict[str, Any] | None = None
+    metrics: dict[str, list[float]] = Field(
+        default_factory=dict, description="The values of the component's declared metrics, as its log printed them."
+    )
 
 
 class RunRecord(BaseModel):

@@ -4,7 +4,8 @@ import os
 import re
 from pathlib import Path
 
-from deepfake.pipelines.local.records import RunRecord
+from deepfake.pipelines.local.metrics import metrics_svg
+from deepfake.pipelines.local.records import RunRecord, StepRecord
 
 LINK = re.compile(r"(!?\[[^\]]*\]\()([^)\s]+)(\))")
 
@@ -28,6 +29,8 @@ def write_report(record: RunRecord) -> Path:
         detail = (step.reason or (f"cached from {step.cached_from}" if step.cached_from else "")).replace("|", "\\|")
         lines.append(f"| {step.name} | {step.type} | {step.state.value} | {took} | {detail} |")
     for step in record.steps.values():
+        lines += _metrics_section(step, record.folder)
+    for step in record.steps.values():
         for name, artifact in step.outputs.items():
             embedded = artifact.path / "report.md"
             if embedded.is_file():
@@ -40,6 +43,29 @@ def write_report(record: RunRecord) -> Path:
     path = record.folder / "report.md"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def _metrics_section(step: StepRecord, folder: Path) -> list[str]:
+    """The step's metrics as a chart (an SVG beside report.md) and a table, an epoch a row."""
+    if not step.metrics:
+        return []
+    chart = f"{step.name}-metrics.svg"
+    (folder / chart).write_text(metrics_svg(step.metrics))
+    rows = []
+    for epoch in range(max(len(values) for values in step.metrics.values())):
+        cells = [f"{values[epoch]:.4f}" if epoch < len(values) else "" for values in step.metrics.values()]
+        rows.append("| " + " | ".join([str(epoch + 1), *cells]) + " |")
+    header = "| " + " | ".join(["epoch", *step.metrics]) + " |"
+    return [
+        "",
+        f"## {step.name}: metrics",
+        "",
+        f"![{step.name} metrics]({chart})",
+        "",
+        header,
+        "|" + "---|" * (len(step.metrics) + 1),
+        *rows,
+    ]
 
 
 def _relink(markdown: str, source: Path, target: Path) -> str:

@@ -38,6 +38,7 @@ from deepfake.pipelines.dag import (
 )
 from deepfake.pipelines.local.cache import ArtifactRecord, CacheEntry, StepCache, cache_key, hash_tree
 from deepfake.pipelines.local.launch import Invocation, Launcher, SubprocessLauncher
+from deepfake.pipelines.local.metrics import read_metrics
 from deepfake.pipelines.local.records import AttemptRecord, RunRecord, StepRecord, StepState, mark_interrupted
 from deepfake.pipelines.local.report import write_report
 from deepfake.pipelines.local.s3_inputs import S3InputError, stage_prefix
@@ -185,6 +186,7 @@ class LocalRunner:
             began = time.perf_counter()
             echo = (lambda line: self._say(f"  {step.name} | {line}")) if self.stream_logs else None
             code = self.launcher.launch(Invocation(spec, layout, inputs, arguments, record.log), echo)
+            record.metrics = read_metrics(record.log, spec.metrics)
             reason = None if code == 0 else _failure_reason(layout, code)
             record.attempts.append(
                 AttemptRecord(

@@ -348,6 +348,7 @@ class _Compiler:
             checkpoint_s3_uri=checkpoints,
             checkpoint_local_path=str(layout.checkpoint_dir) if checkpoints else None,
             hyperparameters=self._encoded(spec, step.params),
+            metric_definitions=[{"Name": metric.name, "Regex": metric.regex} for metric in spec.metrics] or None,
             debugger_hook_config=False,
             disable_profiler=True,
             sagemaker_session=self.session,

@@ -1,5 +1,6 @@
 import http.server
 import io
+import json
 import random
 import tarfile
 import threading
@@ -12,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from deepfake.components import ArtifactError, ArtifactType, Component, ComponentKind, OutputSpec, load_component
 from deepfake.components.artifacts import JSON_REPORT, ArchiveLimits, pack_archive, unpack_archive
-from deepfake.components.spec import ComponentLoadError, ComponentSpec
+from deepfake.components.spec import ComponentLoadError, ComponentSpec, MetricSpec
 from examples.quickstart import summarize_numbers
 from tests.toy import fit_mean
 
@@ -233,3 +234,18 @@ def test_an_unreadable_archive_is_an_artifact_error_naming_it(tmp_path: Path, co
     (tmp_path / "model.tar.gz").write_bytes(content)
     with pytest.raises(ArtifactError, match=r"model.tar.gz: not a readable tar.gz archive"):
         unpack_archive(tmp_path / "model.tar.gz", tmp_path / "out")
+
+
+@pytest.mark.parametrize(
+    ("regex", "problem"), [("no group", "exactly one group"), ("(a)(b)", "exactly one group"), ("(unclosed", "compile")]
+)
+def test_a_metric_regex_must_compile_with_one_group(regex: str, problem: str) -> None:
+    with pytest.raises(ValidationError, match=problem):
+        MetricSpec(name="loss", regex=regex)
+
+
+def test_metrics_travel_in_the_spec_json_and_a_spec_without_them_exports_as_before() -> None:
+    spec = fit_mean.COMPONENT.spec
+    assert [metric.name for metric in ComponentSpec.model_validate_json(spec.to_json()).metrics] == ["loss"]
+    plain = spec.model_copy(update={"metrics": ()})
+    assert "metrics" not in json.loads(plain.to_json())

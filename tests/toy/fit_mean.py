@@ -6,7 +6,15 @@ import statistics
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from deepfake.components import ArtifactType, Component, ComponentKind, InputSpec, OutputSpec, RunContext
+from deepfake.components import (
+    ArtifactType,
+    Component,
+    ComponentKind,
+    InputSpec,
+    MetricSpec,
+    OutputSpec,
+    RunContext,
+)
 from deepfake.components.contract import MODEL_ARCHIVE
 from deepfake.components.runtime import main
 from examples.quickstart.artifacts import NUMBERS
@@ -29,6 +37,8 @@ def run(params: Params, ctx: RunContext) -> None:
     with (ctx.inputs["train"] / "numbers.jsonl").open() as handle:
         values = [json.loads(line)["value"] for line in handle]
     model = {"mean": statistics.fmean(values), **params.model_dump(), "hosts": list(ctx.hosts)}
+    for epoch in range(1, params.epochs + 1):
+        print(f"epoch={epoch}; loss={1 / epoch:.4f}", flush=True)
     (ctx.outputs["model"] / "model.json").write_text(json.dumps(model))
     assert ctx.output_data_dir is not None and ctx.checkpoint_dir is not None
     (ctx.output_data_dir / "metrics.json").write_text(json.dumps({"epochs": params.epochs}))
@@ -49,6 +59,7 @@ COMPONENT = Component(
     entry_module="tests.toy.fit_mean",
     inputs={"train": InputSpec(type=NUMBERS)},
     outputs={"model": OutputSpec(type=TOY_MODEL)},
+    metrics=(MetricSpec(name="loss", regex=r"epoch=\d+; loss=([0-9.]+)"),),
 )
 
 if __name__ == "__main__":

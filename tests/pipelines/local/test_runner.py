@@ -140,6 +140,22 @@ def test_training_step_gets_string_hyperparameters_and_its_model_travels_packed(
     assert record.steps["sane"].outcome is True
 
 
+def test_the_metrics_a_spec_declares_are_read_from_the_log_into_the_record_and_the_report(
+    runner: LocalRunner,
+) -> None:
+    record = runner.run(training_pipeline(), {"Epochs": "4"})
+    expected = [1.0, 0.5, 0.3333, 0.25]
+    assert record.steps["fit"].metrics == {"loss": expected}
+    saved = RunRecord.model_validate_json((record.folder / "run.json").read_text())
+    assert saved.steps["fit"].metrics == {"loss": expected}
+    report = (record.folder / "report.md").read_text()
+    assert "## fit: metrics" in report and "![fit metrics](fit-metrics.svg)" in report
+    assert "| epoch | loss |" in report and "| 4 | 0.2500 |" in report
+    chart = (record.folder / "fit-metrics.svg").read_text()
+    assert chart.startswith("<svg") and chart.count("<polyline") == 1 and ">loss</text>" in chart
+    assert not record.steps["use"].metrics, "a component that declares no metrics gets none"
+
+
 def test_a_retried_training_step_finds_its_checkpoints(runner: LocalRunner, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FIT_MEAN_FAIL_ONCE", "1")
     record = runner.run(training_pipeline())

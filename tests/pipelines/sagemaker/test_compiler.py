@@ -118,6 +118,8 @@ def test_every_step_runs_the_component_contract(pipeline_name: str, tmp_path: Pa
             algorithm = arguments["AlgorithmSpecification"]
             assert (algorithm["TrainingImage"], algorithm["ContainerEntrypoint"]) == (image, list(spec.entrypoint))
             assert algorithm["ContainerArguments"] == [TRAIN_COMMAND]
+            declared = [{"Name": metric.name, "Regex": metric.regex} for metric in spec.metrics]
+            assert algorithm.get("MetricDefinitions", []) == declared  # the spec's metrics, for SageMaker to read
             hyperparameters = tmp_path / name / "hyperparameters.json"  # as SageMaker writes them
             hyperparameters.parent.mkdir()
             hyperparameters.write_text(json.dumps(resolve(arguments["HyperParameters"], values)))
