@@ -40,6 +40,7 @@ from deepfake.pipelines.dag import (
     RetryPolicy,
     json_values,
 )
+from deepfake.pipelines.sagemaker.limits import request_problems, setting_for
 from deepfake.pipelines.sagemaker.offline import offline, offline_session, root_logging_kept
 from deepfake.pipelines.sagemaker.target import CompileError, SageMakerTarget
 
@@ -203,8 +204,23 @@ def compile_pipeline(
             sagemaker_session=compiler.session,
         )
         definition = json.loads(sdk_pipeline.definition())
+    check_limits(definition, values)
     groups = tuple(sorted({step.model_group for step in pipeline.steps.values() if isinstance(step, RegisterStep)}))
     return CompiledPipeline(name=name, description=pipeline.description, definition=definition, model_groups=groups)
+
+
+def check_limits(definition: Mapping[str, Any], values: Mapping[str, Any]) -> None:
+    """Every job step's request within what the service accepts (botocore's model), before it is upserted."""
+    steps = list(definition["Steps"])
+    while steps:
+        step = steps.pop(0)
+        if step["Type"] == "Condition":
+            steps += [*step["Arguments"]["IfSteps"], *step["Arguments"]["ElseSteps"]]
+            continue
+        for problem in request_problems(step["Type"], step.get("Arguments", {}), values):
+            setting = setting_for(problem)
+            fix = f": set {setting} within it" if setting else ": fix the value in the DAG or the settings"
+            raise CompileError(f"step '{step['Name']}': {problem}{fix}")
 
 
 class _Compiler:
