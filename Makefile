@@ -85,8 +85,9 @@ test-containers: $(VENV_STAMP) ## As root: dockerd, a registry on 127.0.0.1:5000
 	DEEPFAKE_IMAGES_MANIFEST=$(TEST_IMAGES_MANIFEST) $(MAKE) build-components REGISTRY=$(TEST_REGISTRY) BASE_IMAGE=$(TEST_BASE_IMAGE) COMPONENTS="split-dataset serve"
 	DEEPFAKE_CONTAINER_TESTS=1 DEEPFAKE_IMAGES_MANIFEST=$(TEST_IMAGES_MANIFEST) $(VENV_PY) -m pytest tests/containers $(PYTEST_ARGS)
 
-catalogue: $(VENV_STAMP) ## Regenerate components/README.md and the specs examples/other_project loads
+catalogue: $(VENV_STAMP) ## Regenerate components/README.md, the built-in pipelines' specs and the example's specs
 	$(VENV_PY) -m deepfake.pipelines components catalogue
+	$(VENV_PY) -m deepfake.pipelines components export pipelines/builtin/specs
 	$(VENV_PY) -m deepfake.pipelines components export examples/other_project/specs --name ingest-videos --name extract-faces
 
 bench: $(VENV_STAMP) ## Run the benchmarks under bench/

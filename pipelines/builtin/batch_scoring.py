@@ -10,9 +10,11 @@ model.tar.gz URI itself). FaceSize must be the model's input size (model.json im
 crops of another size, naming the value to set. The threshold and the aggregation are the model's own.
 """
 
-from deepfake.components.score_videos.component import COMPONENT as SCORE_VIDEOS
+from deepfake.pipelines.builtin.library import spec
 from deepfake.pipelines.builtin.stages import face_stages
 from deepfake.pipelines.dag import Pipeline
+
+SCORE_VIDEOS = spec("score-videos")
 
 
 def build_pipeline() -> Pipeline:

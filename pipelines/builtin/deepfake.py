@@ -12,12 +12,14 @@ trained from scratch on the demo data did not generalise (test AUC 0.40); resnet
 0.90 with 12, 0.95 with 16 and 15 epochs). On a GPU, set Architecture=efficientnet_b0 FaceSize=224.
 """
 
-from deepfake.components.evaluate_model.component import COMPONENT as EVALUATE_MODEL
 from deepfake.components.serve import IMAGE as SERVE_IMAGE
-from deepfake.components.split_dataset.component import COMPONENT as SPLIT_DATASET
-from deepfake.components.train_classifier.component import COMPONENT as TRAIN_CLASSIFIER
+from deepfake.pipelines.builtin.library import spec
 from deepfake.pipelines.builtin.stages import face_stages
 from deepfake.pipelines.dag import Pipeline, all_of, ge
+
+EVALUATE_MODEL = spec("evaluate-model")
+SPLIT_DATASET = spec("split-dataset")
+TRAIN_CLASSIFIER = spec("train-classifier")
 
 MODEL_GROUP = "deepfake-detector"
 AUC = "binary_classification_metrics.auc.value"

@@ -1,8 +1,10 @@
 """The data stages every built-in pipeline starts with: ingest-videos, then extract-faces on the same dataset."""
 
-from deepfake.components.extract_faces.component import COMPONENT as EXTRACT_FACES
-from deepfake.components.ingest_videos.component import COMPONENT as INGEST_VIDEOS
+from deepfake.pipelines.builtin.library import spec
 from deepfake.pipelines.dag import ComponentStep, ParamRef, Pipeline
+
+EXTRACT_FACES = spec("extract-faces")
+INGEST_VIDEOS = spec("ingest-videos")
 
 
 def face_stages(
