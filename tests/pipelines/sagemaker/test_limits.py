@@ -7,12 +7,28 @@ from deepfake.pipelines.dag.loading import BUILTIN_PIPELINES, load_pipeline
 from deepfake.pipelines.sagemaker.compiler import CompileError, compile_pipeline
 from deepfake.pipelines.sagemaker.limits import request_problems
 from tests.pipelines.sagemaker.definitions import PLACEHOLDER_SETTINGS, placeholder_target
+from tests.support import REPO_ROOT
 
-S3_DATA = {"InputData": "s3://deepfake-data/videos", "ModelData": "s3://deepfake-data/model"}
+S3_DATA = {
+    "InputData": "s3://deepfake-data/videos",
+    "ModelData": "s3://deepfake-data/model",
+    "Videos": "s3://deepfake-data/videos",
+}
 
 
-@pytest.mark.parametrize("name", sorted(BUILTIN_PIPELINES))
-def test_every_builtin_pipeline_compiles_within_the_services_limits(name: str) -> None:
+EXAMPLES = [
+    "examples/quickstart/pipeline.py:pipeline",
+    "examples/other_project/pipelines/face_audit/pipeline.py:pipeline",
+]
+S3_DATA = {**S3_DATA, "Videos": "s3://deepfake-data/videos"}
+
+
+@pytest.mark.parametrize("name", [*sorted(BUILTIN_PIPELINES), *EXAMPLES])
+def test_every_builtin_and_example_pipeline_compiles_within_the_services_limits(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """compile_pipeline checks every job request against botocore's model; it raises on the first problem."""
+    monkeypatch.syspath_prepend(str(REPO_ROOT / "examples/other_project"))  # the example imports its own package
     pipeline = load_pipeline(name)
     overrides = {key: value for key, value in S3_DATA.items() if key in pipeline.parameters}
     assert compile_pipeline(pipeline, placeholder_target(), overrides).definition["Steps"]
