@@ -21,6 +21,7 @@ class CacheEntry(BaseModel):
     execution_id: str
     step: str
     outputs: dict[str, ArtifactRecord]
+    metrics: dict[str, list[float]] = {}  # what the producing run's log showed, for the record of a reuse
 
 
 def hash_tree(path: Path) -> str:

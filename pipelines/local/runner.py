@@ -174,7 +174,7 @@ class LocalRunner:
         inputs, input_hashes = self._resolve_inputs(step, run, values)
         record.cache_key = cache_key(spec, record.params, input_hashes)
         if self.use_cache and step.cache and (entry := self.cache.lookup(record.cache_key)):
-            record.state, record.outputs = StepState.CACHED, entry.outputs
+            record.state, record.outputs, record.metrics = StepState.CACHED, entry.outputs, entry.metrics
             record.cached_from = f"{entry.execution_id}/{entry.step}"
             return
         assert record.folder is not None
@@ -201,7 +201,9 @@ class LocalRunner:
                 record.state = StepState.SUCCEEDED
                 self.cache.store(
                     record.cache_key,
-                    CacheEntry(execution_id=run.execution_id, step=step.name, outputs=record.outputs),
+                    CacheEntry(
+                        execution_id=run.execution_id, step=step.name, outputs=record.outputs, metrics=record.metrics
+                    ),
                 )
                 return
             if attempt < step.retry.max_attempts:

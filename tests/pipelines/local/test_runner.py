@@ -154,6 +154,9 @@ def test_the_metrics_a_spec_declares_are_read_from_the_log_into_the_record_and_t
     chart = (record.folder / "fit-metrics.svg").read_text()
     assert chart.startswith("<svg") and chart.count("<polyline") == 1 and ">loss</text>" in chart
     assert not record.steps["use"].metrics, "a component that declares no metrics gets none"
+    again = runner.run(training_pipeline(), {"Epochs": "4"})
+    assert again.steps["fit"].state is StepState.CACHED
+    assert again.steps["fit"].metrics == {"loss": expected}, "a reused step keeps the metrics of the run that made it"
 
 
 def test_a_retried_training_step_finds_its_checkpoints(runner: LocalRunner, monkeypatch: pytest.MonkeyPatch) -> None:
