@@ -140,6 +140,7 @@ def test_a_share_with_no_face_at_all_fails_with_the_reasons(tmp_path: Path) -> N
     assert "no face found in any of the 1 videos" in message and "blank.mp4" in message
 
 
+@pytest.mark.slow  # a whole run or compile in a subprocess
 def test_a_killed_run_resumes_to_the_same_manifest(
     tmp_path: Path, single: Path, dataset: tuple[Path, list[VideoRecord]]
 ) -> None:

@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from deepfake.pipelines.builtin.library import SPECS_DIR
 from deepfake.pipelines.dag.loading import discover_components
 
@@ -17,6 +19,7 @@ def test_the_specs_the_builtin_pipelines_read_are_the_components_own() -> None:
         assert path.read_text() == library[path.stem].to_json(), f"{path.name} is stale: run `make catalogue`"
 
 
+@pytest.mark.slow  # a whole run or compile in a subprocess
 def test_defining_and_compiling_the_builtin_pipelines_imports_none_of_the_components_dependencies() -> None:
     probe = (
         "import sys\n"

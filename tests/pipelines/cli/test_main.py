@@ -24,6 +24,7 @@ def test_help_lists_the_commands() -> None:
     assert "run" in completed.stdout and "components" in completed.stdout
 
 
+@pytest.mark.slow  # a whole run or compile in a subprocess
 def test_run_succeeds_then_reuses_every_step(tmp_path: Path) -> None:
     first = run_cli("run", QUICKSTART, "--target", "local", "--runs-dir", str(tmp_path), "--quiet")
     assert first.returncode == 0, first.stderr

@@ -413,6 +413,7 @@ sys.exit(code or (1 if attempts else 0))
 """
 
 
+@pytest.mark.slow  # a whole run or compile in a subprocess
 def test_compiling_makes_no_network_call(tmp_path: Path) -> None:
     """No credentials, no reachable endpoint, sockets refused: the SDK import and the compile still succeed."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "DEEPFAKE_", "SAGEMAKER_"))}

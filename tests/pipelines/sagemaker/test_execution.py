@@ -174,6 +174,7 @@ def test_compile_writes_the_definition(sagemaker_settings: None, tmp_path: Path)
 QUICKSTART = "examples/quickstart/pipeline.py:pipeline"
 
 
+@pytest.mark.slow  # a whole run or compile in a subprocess
 def test_the_local_target_never_imports_the_sagemaker_sdk(tmp_path: Path) -> None:
     script = (
         "import sys; from deepfake.pipelines.cli.main import main; "
