@@ -84,7 +84,8 @@ def unpack_archive(archive: Path, destination: Path, limits: ArchiveLimits | Non
     bookworm's 3.11.2) get the same member checks, so an archive never writes outside its folder or creates links or
     devices. A refused or unreadable archive leaves nothing it extracted behind."""
     limits = limits or ArchiveLimits()
-    allowed = limits.allowed_bytes(archive.stat().st_size)
+    packed = archive.stat().st_size
+    allowed = limits.allowed_bytes(packed)
     destination.mkdir(parents=True, exist_ok=True)
     root = destination.resolve()
     written: list[Path] = []
@@ -100,7 +101,7 @@ def unpack_archive(archive: Path, destination: Path, limits: ArchiveLimits | Non
                     )
                 if total > allowed:
                     raise ArtifactError(
-                        f"{archive}: unpacks to more than {allowed} bytes from {archive.stat().st_size} (limits:"
+                        f"{archive}: unpacks to more than {allowed} bytes from {packed} (limits:"
                         f" DEEPFAKE_ARCHIVE_MAX_BYTES {limits.max_bytes},"
                         f" DEEPFAKE_ARCHIVE_MAX_RATIO {limits.max_ratio:g})"
                     )

@@ -20,7 +20,7 @@ class DatasetFileError(ValueError):
 def resolve_inside(root: Path, path: Path) -> Path:
     """`path` resolved, refused unless it is a regular file inside `root` (links followed, but only inside)."""
     shown = _shown(root, path)
-    if not path.is_symlink() and not path.exists():
+    if not os.path.lexists(path):
         raise DatasetFileError(f"missing file {shown}")
     try:
         resolved = path.resolve(strict=True)

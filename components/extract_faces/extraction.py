@@ -9,7 +9,13 @@ from pydantic import BaseModel, ConfigDict
 from deepfake.components.faces.crop import encode_jpeg, square_crop
 from deepfake.components.faces.detection import FaceDetector, best_faces
 from deepfake.components.faces.probing import Prober
-from deepfake.components.faces.sampling import VideoReadError, evenly_spaced, open_video, read_frames
+from deepfake.components.faces.sampling import (
+    VideoReadError,
+    check_frame_size,
+    evenly_spaced,
+    open_video,
+    read_frames,
+)
 from deepfake.components.manifests import FaceRecord, VideoRecord, safe_relative_path
 
 
@@ -50,11 +56,7 @@ def extract_video(
     result = VideoResult(video_id=record.id, path=record.path)
     try:
         info = prober.probe(video)  # in a child process: a file that crashes the decoder is only a rejection
-        if info.width * info.height > settings.max_frame_pixels:
-            raise VideoReadError(
-                f"resolution {info.width}x{info.height} is over the limit of {settings.max_frame_pixels} pixels"
-                " (param max_frame_pixels)"
-            )
+        check_frame_size(info, settings.max_frame_pixels)
         indices = evenly_spaced(info.frames, settings.frames_per_video)
         frames = read_frames(open_video(video), indices)
     except VideoReadError as exc:

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import threading
+from dataclasses import asdict
 from pathlib import Path
 
 from pydantic import Field
@@ -104,13 +105,7 @@ def _serve(memory_bytes: int) -> None:
     for line in sys.stdin:
         path = Path(json.loads(line)["path"])
         try:
-            info = probe(open_video(path))
-            answer: dict[str, object] = {
-                "frames": info.frames,
-                "fps": info.fps,
-                "width": info.width,
-                "height": info.height,
-            }
+            answer: dict[str, object] = asdict(probe(open_video(path)))
         except VideoReadError as exc:
             answer = {"error": str(exc)}
         except MemoryError:

@@ -49,6 +49,14 @@ def probe(reader: VideoReader) -> VideoProbe:
     return VideoProbe(frames=frames, fps=float(reader.get_avg_fps()), width=int(width), height=int(height))
 
 
+def check_frame_size(info: VideoProbe, max_pixels: int) -> None:
+    """ingest-videos and extract-faces refuse the same frames, with the same reason."""
+    if info.width * info.height > max_pixels:
+        raise VideoReadError(
+            f"resolution {info.width}x{info.height} is over the limit of {max_pixels} pixels (param max_frame_pixels)"
+        )
+
+
 def evenly_spaced(total: int, count: int) -> list[int]:
     """`count` frame indices spread over the video, each at the centre of its segment (all frames if fewer)."""
     if total <= count:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from deepfake.components import Component, ComponentKind, InputSpec, OutputSpec, RunContext
 from deepfake.components.dataset_files import resolve_inside
 from deepfake.components.faces.probing import Prober
-from deepfake.components.faces.sampling import VideoProbe, VideoReadError
+from deepfake.components.faces.sampling import VideoProbe, VideoReadError, check_frame_size
 from deepfake.components.ingest_videos.readers import (
     DatasetFormat,
     ListedVideo,
@@ -125,7 +125,7 @@ def check_paths(root: Path, listing: Listing) -> tuple[list[Candidate], list[Rej
     for entry in listing.videos:
         try:
             path = safe_relative_path(root, entry.path)
-            if path.exists() or path.is_symlink():
+            if os.path.lexists(path):
                 resolve_inside(root, path)  # a regular file: never a FIFO or device, which would block the probe
         except ValueError as exc:
             rejected.append(RejectedVideo(path=entry.path, reason=str(exc)))
@@ -166,13 +166,11 @@ def probe_file(path: Path, prober: Prober, max_frame_pixels: int) -> VideoProbe 
         return "missing file"
     try:
         info = prober.probe(path)
+        check_frame_size(info, max_frame_pixels)
     except VideoReadError as exc:
         return str(exc)
     if not math.isfinite(info.fps) or info.fps <= 0:
         return f"no usable frame rate ({info.fps})"
-    if info.width * info.height > max_frame_pixels:
-        resolution = f"{info.width}x{info.height}"
-        return f"resolution {resolution} is over the limit of {max_frame_pixels} pixels (param max_frame_pixels)"
     return info
 
 

@@ -228,7 +228,7 @@ def _faceforensics_splits(root: Path) -> dict[str, Split]:
     splits: dict[str, Split] = {}
     for name in ("train", "val", "test"):
         path = root / FF_SPLITS / f"{name}.json"
-        if not path.exists() and not path.is_symlink():
+        if not os.path.lexists(path):
             continue
         where = path.relative_to(root).as_posix()
         try:
@@ -292,7 +292,7 @@ def _celeb_folders(root: Path) -> dict[str, Path]:
 def _celeb_test_list(root: Path) -> dict[tuple[str, str], Label]:
     """(lower-case folder, file name) → label. In this file 1 means REAL and 0 FAKE, the reverse of our labels."""
     path = root / CELEB_TEST_LIST
-    if not path.exists() and not path.is_symlink():
+    if not os.path.lexists(path):
         return {}
     tested: dict[tuple[str, str], Label] = {}
     for number, line in enumerate(read_text(root, path).splitlines(), start=1):
@@ -315,7 +315,7 @@ def read_csv(root: Path, csv_file: str) -> Listing:
         path = safe_relative_path(root, csv_file)
     except ValueError as exc:
         raise ValueError(f"csv_file: {exc}; point it at a labels file inside the dataset") from exc
-    if not path.exists() and not path.is_symlink():
+    if not os.path.lexists(path):
         raise ValueError(f"no labels file at {csv_file} in the dataset root; set the csv_file param to its path")
     listing = Listing()
     try:

@@ -43,22 +43,34 @@ def image_targets(folder: Path = COMPONENTS_FOLDER, package: str = COMPONENTS_PA
     """Every `<folder>/<stage>/Dockerfile`, where `folder` holds the package `package`, sorted by name."""
     targets = []
     for dockerfile in sorted(folder.glob("*/Dockerfile")):
-        module_name = f"{package}.{dockerfile.parent.name}"
-        module = importlib.import_module(module_name)
-        if all(hasattr(module, attribute) for attribute in ("NAME", "VERSION", "IMAGE")):
-            name, version, image = module.NAME, module.VERSION, module.IMAGE
-        else:
+        declared = _declared_image(dockerfile, package)
+        if declared is None:
+            module_name = f"{package}.{dockerfile.parent.name}"
             component = getattr(importlib.import_module(f"{module_name}.component"), "COMPONENT", None)
             if not isinstance(component, Component):
                 raise ImageBuildError(
                     f"{dockerfile}: its folder defines no COMPONENT in component.py and no NAME, VERSION and IMAGE in"
                     f" {module_name}; add one of them or remove the Dockerfile"
                 )
-            name, version, image = component.name, component.version, component.image
-        targets.append(
-            ImageTarget(name=name, version=version, image=image, dockerfile=dockerfile, deps=deps_stage(dockerfile))
-        )
+            declared = ImageTarget(
+                name=component.name,
+                version=component.version,
+                image=component.image,
+                dockerfile=dockerfile,
+                deps=deps_stage(dockerfile),
+            )
+        targets.append(declared)
     return sorted(targets, key=lambda target: target.name)
+
+
+def _declared_image(dockerfile: Path, package: str) -> ImageTarget | None:
+    """The image a folder's package names itself with NAME, VERSION and IMAGE (light to import), if it does."""
+    module = importlib.import_module(f"{package}.{dockerfile.parent.name}")
+    if not all(hasattr(module, attribute) for attribute in ("NAME", "VERSION", "IMAGE")):
+        return None
+    return ImageTarget(
+        name=module.NAME, version=module.VERSION, image=module.IMAGE, dockerfile=dockerfile, deps=deps_stage(dockerfile)
+    )
 
 
 def deps_stage(dockerfile: Path) -> str:
@@ -88,15 +100,9 @@ def named_image(repository: str) -> ImageTarget:
     modules that declare IMAGE are imported, not every component (which would load torch to compile a pipeline)."""
     folder = Path(importlib.import_module(COMPONENTS_PACKAGE).__file__ or "").parent
     for dockerfile in sorted(folder.glob("*/Dockerfile")):
-        package = importlib.import_module(f"{COMPONENTS_PACKAGE}.{dockerfile.parent.name}")
-        if getattr(package, "IMAGE", None) == repository:
-            return ImageTarget(
-                name=package.NAME,
-                version=package.VERSION,
-                image=repository,
-                dockerfile=dockerfile,
-                deps=deps_stage(dockerfile),
-            )
+        declared = _declared_image(dockerfile, COMPONENTS_PACKAGE)
+        if declared is not None and declared.image == repository:
+            return declared
     raise ImageBuildError(
         f"image '{repository}': no package of the components folder declares IMAGE = {repository!r} (with NAME and"
         " VERSION) beside a Dockerfile; fix the register step's image"
