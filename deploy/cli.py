@@ -9,12 +9,14 @@ import argparse
 import sys
 from pathlib import Path
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from deepfake.deploy.lock import stage_changes
 from deepfake.deploy.rollout import History, Rollout
 from deepfake.deploy.smoke import smoke_test
 from deepfake.deploy.stages import DeployError, Stage, StageConfigError, StageTarget
 from deepfake.pipelines.registry import ApprovalStatus, LocalRegistry, ModelRegistry, RegistryError
-from deepfake.pipelines.settings import Settings
+from deepfake.pipelines.settings import Settings, aws_setup_error
 
 DEFAULT_GROUP = "deepfake-detector"
 USER_ERRORS = (RegistryError, DeployError, StageConfigError, ValueError)
@@ -78,6 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     except USER_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1 if isinstance(exc, DeployError) else 2
+    except (BotoCoreError, ClientError) as exc:
+        if (setup := aws_setup_error(exc)) is None:
+            raise
+        print(f"error: {setup}", file=sys.stderr)
+        return 2
 
 
 def run_command(args: argparse.Namespace, rollout: Rollout) -> int:

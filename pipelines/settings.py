@@ -69,3 +69,34 @@ class Settings(BaseSettings):
     deploy_lock_timeout_seconds: float = Field(
         600, ge=0, description="Longest a deploy command waits for another one changing the same stages."
     )
+
+
+class AwsSetupError(Exception):
+    """boto3 cannot talk to AWS at all (no credentials, no region, no network): what to set, in one line."""
+
+
+AUTH_ERROR_CODES = ("ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException")
+
+
+def aws_setup_error(exc: Exception) -> AwsSetupError | None:
+    """The setup problem `exc` shows, if it is one rather than a failed request."""
+    from botocore import exceptions as aws
+
+    if isinstance(exc, aws.NoCredentialsError | aws.PartialCredentialsError):
+        problem = (
+            "no AWS credentials: run `aws configure` or `aws sso login`, or export AWS_PROFILE (or"
+            " AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+        )
+    elif isinstance(exc, aws.NoRegionError):
+        problem = "no AWS region: export DEEPFAKE_REGION=<region> (or AWS_REGION)"
+    elif isinstance(exc, aws.ConnectionError):
+        where = exc.kwargs.get("endpoint_url") or "the AWS endpoint"
+        problem = f"cannot reach {where}: check the network or proxy, the region, and AWS_ENDPOINT_URL if set"
+    elif isinstance(exc, aws.ClientError) and exc.response.get("Error", {}).get("Code") in AUTH_ERROR_CODES:
+        problem = (
+            f"AWS refused the credentials ({exc.response['Error']['Code']}): refresh them (`aws sso login`, or new"
+            " keys) and check AWS_PROFILE"
+        )
+    else:
+        return None
+    return AwsSetupError(problem)

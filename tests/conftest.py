@@ -51,6 +51,17 @@ def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     yield moto_endpoint
 
 
+@pytest.fixture
+def aws_unconfigured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A machine with no AWS credentials, region or endpoint: nothing from the environment, files or metadata."""
+    for name in [name for name in os.environ if name.startswith(("AWS_", "DEEPFAKE_"))]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+
+
 @pytest.fixture(scope="session")
 def trained_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A model folder trained by train-classifier on real vs channel-swapped faces (tests/support/detector.py)."""

@@ -112,8 +112,8 @@ def detect_format(root: Path, csv_file: str) -> DatasetFormat:
             f"cannot tell the dataset format of {root}: looked for {DFDC_METADATA} (DFDC, up to two folders down), "
             f"{FF_ORIGINALS}/ or {FF_MANIPULATED}/ (FaceForensics++), Celeb-real/, YouTube-real/ or "
             f"Celeb-synthesis/ (Celeb-DF v2) and {csv_file} (csv, set by the csv_file param); set the format param "
-            f"to dfdc, faceforensics, celeb-df or csv, or csv_file to your labels file; for videos without labels "
-            f"(to score), set the format param to unlabeled"
+            f"to dfdc, faceforensics, celeb-df or csv, or csv_file to your labels file; videos without labels are"
+            f" scored, not trained on: the batch-scoring pipeline reads them (format unlabeled)"
         )
     raise ValueError(
         f"the dataset root {root} matches several formats ({', '.join(found)}); set the format param to the one to read"

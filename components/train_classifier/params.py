@@ -1,6 +1,6 @@
 """train-classifier's params: read by the component and by the training loop, which imports nothing else of it."""
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from deepfake.components.classifier.model import Aggregation, Architecture
 
@@ -15,7 +15,7 @@ class Params(BaseModel):
     learning_rate: float = Field(1e-3, gt=0, le=1, description="Peak AdamW learning rate, reached after warm-up.")
     weight_decay: float = Field(1e-4, ge=0, le=1, description="AdamW decoupled weight decay.")
     warmup_epochs: int = Field(
-        1, ge=0, le=100, description="Epochs of linear warm-up before the cosine decay; fewer than epochs."
+        1, ge=0, le=100, description="Epochs of linear warm-up before the cosine decay; at most epochs - 1."
     )
     early_stopping_patience: int = Field(
         3, ge=1, le=1000, description="Stop after this many epochs without a lower validation loss."
@@ -37,11 +37,7 @@ class Params(BaseModel):
         None, ge=2, description="Train on a seeded subset of at most this many faces (quick runs); default: all."
     )
 
-    @model_validator(mode="after")
-    def _warmup_shorter_than_training(self) -> "Params":
-        if self.warmup_epochs >= self.epochs:
-            raise ValueError(
-                f"warmup_epochs ({self.warmup_epochs}) must be less than epochs ({self.epochs}) so the learning rate "
-                "can decay: lower warmup_epochs (0 disables the warm-up) or raise epochs"
-            )
-        return self
+    @property
+    def warmup(self) -> int:
+        """Warm-up epochs as trained: capped below `epochs`, so any accepted `epochs` leaves the rate room to decay."""
+        return min(self.warmup_epochs, self.epochs - 1)

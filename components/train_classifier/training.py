@@ -523,7 +523,7 @@ def fit(
     pos_weight = torch.tensor([(len(data.train) - positives) / positives], device=device)
     optimizer = torch.optim.AdamW(network.parameters(), lr=params.learning_rate, weight_decay=params.weight_decay)
     steps = len(batches)
-    scheduler = LambdaLR(optimizer, warmup_cosine(params.warmup_epochs * steps, params.epochs * steps))
+    scheduler = LambdaLR(optimizer, warmup_cosine(params.warmup * steps, params.epochs * steps))
     scaler = torch.amp.GradScaler(device.type, enabled=precision.scaled)
 
     progress, best_state = Progress(), _cpu_copy(network)

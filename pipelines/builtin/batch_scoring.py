@@ -11,7 +11,7 @@ crops of another size, naming the value to set. The threshold and the aggregatio
 """
 
 from deepfake.pipelines.builtin.library import spec
-from deepfake.pipelines.builtin.stages import face_stages
+from deepfake.pipelines.builtin.stages import LABELLED_FORMATS, face_stages
 from deepfake.pipelines.dag import Pipeline
 
 SCORE_VIDEOS = spec("score-videos")
@@ -24,7 +24,11 @@ def build_pipeline() -> Pipeline:
         "ModelData", str, "runs/registry/deepfake-detector/1", "Model folder, model.tar.gz or s3:// prefix."
     )
     dataset_format = pipeline.parameter(
-        "DatasetFormat", str, "unlabeled", "unlabeled (every video file), or a labelled layout: auto, dfdc, csv ..."
+        "DatasetFormat",
+        str,
+        "unlabeled",
+        "unlabeled (every video file), or a labelled layout.",
+        choices=("unlabeled", *LABELLED_FORMATS),
     )
     frames = pipeline.parameter("FramesPerVideo", int, 12, "Frames sampled from each video.")
     face_size = pipeline.parameter("FaceSize", int, 64, "Side of the face crops: the model's image_size.")

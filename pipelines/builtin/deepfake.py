@@ -14,12 +14,13 @@ trained from scratch on the demo data did not generalise (test AUC 0.40); resnet
 
 from deepfake.components.serve import IMAGE as SERVE_IMAGE
 from deepfake.pipelines.builtin.library import spec
-from deepfake.pipelines.builtin.stages import face_stages
+from deepfake.pipelines.builtin.stages import LABELLED_FORMATS, face_stages
 from deepfake.pipelines.dag import Pipeline, all_of, ge
 
 EVALUATE_MODEL = spec("evaluate-model")
 SPLIT_DATASET = spec("split-dataset")
 TRAIN_CLASSIFIER = spec("train-classifier")
+ARCHITECTURES = tuple(TRAIN_CLASSIFIER.params_schema["properties"]["architecture"]["enum"])
 
 MODEL_GROUP = "deepfake-detector"
 AUC = "binary_classification_metrics.auc.value"
@@ -31,11 +32,17 @@ def build_pipeline() -> Pipeline:
     data = pipeline.parameter(
         "InputData", str, "data/demo", "Dataset folder or s3:// prefix: DFDC, FaceForensics++, Celeb-DF v2 or a CSV."
     )
-    dataset_format = pipeline.parameter("DatasetFormat", str, "auto", "auto, dfdc, faceforensics, celeb-df or csv.")
+    dataset_format = pipeline.parameter(
+        "DatasetFormat",
+        str,
+        "auto",
+        "Layout of InputData; videos without labels are scored by the batch-scoring pipeline.",
+        choices=LABELLED_FORMATS,
+    )
     frames = pipeline.parameter("FramesPerVideo", int, 12, "Frames sampled from each video.")
     face_size = pipeline.parameter("FaceSize", int, 64, "Side of the face crops and the network input, in pixels.")
     architecture = pipeline.parameter(
-        "Architecture", str, "resnet18", "torchvision backbone: resnet18, resnet50, efficientnet_b0, mobilenet_v3_*."
+        "Architecture", str, "resnet18", "torchvision backbone with a one-logit head.", choices=ARCHITECTURES
     )
     epochs = pipeline.parameter("Epochs", int, 10, "Most training epochs (early stopping may end sooner).")
     patience = pipeline.parameter("EarlyStoppingPatience", int, 6, "Epochs without a lower validation loss.")
@@ -48,7 +55,8 @@ def build_pipeline() -> Pipeline:
         "ApprovalStatus",
         str,
         "PendingManualApproval",
-        "Status of a registered model: PendingManualApproval or Approved.",
+        "Status of a registered model (Approved skips the manual approval).",
+        choices=("PendingManualApproval", "Approved"),
     )
 
     _, extract = face_stages(pipeline, data, dataset_format, frames, face_size)

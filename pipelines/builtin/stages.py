@@ -5,6 +5,7 @@ from deepfake.pipelines.dag import ComponentStep, ParamRef, Pipeline
 
 EXTRACT_FACES = spec("extract-faces")
 INGEST_VIDEOS = spec("ingest-videos")
+LABELLED_FORMATS = ("auto", "dfdc", "faceforensics", "celeb-df", "csv")
 
 
 def face_stages(

@@ -5,7 +5,10 @@ import importlib
 import sys
 from pathlib import Path
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from deepfake.components.spec import ComponentLoadError
+from deepfake.pipelines.cli.describe import describe, describe_markdown
 from deepfake.pipelines.cli.images import add_images_commands, images_command
 from deepfake.pipelines.cli.sagemaker import (
     add_compile_command,
@@ -24,9 +27,13 @@ from deepfake.pipelines.images.targets import COMPONENTS_PACKAGE
 from deepfake.pipelines.local.docker import DockerLauncher
 from deepfake.pipelines.local.records import RunRecord, StepState
 from deepfake.pipelines.local.runner import LocalRunner
-from deepfake.pipelines.settings import Settings
+from deepfake.pipelines.settings import AwsSetupError, Settings, aws_setup_error
 
-USER_ERRORS = (LoadError, PipelineDefinitionError, ComponentLoadError, ImagesManifestError)
+USER_ERRORS = (LoadError, PipelineDefinitionError, ComponentLoadError, ImagesManifestError, AwsSetupError)
+PIPELINE_HELP = (
+    f"a built-in pipeline ({', '.join(BUILTIN_PIPELINES)}), 'module:attribute' or 'path/to/file.py:attribute'"
+    " (`describe <pipeline>` lists its parameters)"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,10 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run a pipeline", description="Run a pipeline DAG.")
-    run.add_argument(
-        "pipeline",
-        help=f"a built-in pipeline ({', '.join(BUILTIN_PIPELINES)}), 'module:attribute' or 'path/to/file.py:attribute'",
-    )
+    run.add_argument("pipeline", help=PIPELINE_HELP)
     run.add_argument(
         "--target", choices=["local", "docker", "sagemaker"], default="local", help="where to run (default: local)"
     )
@@ -54,6 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_wait_options(run)
     add_sagemaker_options(run)
     add_compile_command(commands)
+
+    describe_parser = commands.add_parser(
+        "describe",
+        help="list a pipeline's parameters: type, default, description and what each sets",
+        description="List a pipeline's steps and parameters: type, default, choices, description, what each sets.",
+    )
+    describe_parser.add_argument("pipeline", help=PIPELINE_HELP)
+    describe_parser.add_argument("--markdown", action="store_true", help="a Markdown table (as the README lists)")
 
     components = commands.add_parser("components", help="list, export or catalogue component specs")
     actions = components.add_subparsers(dest="action", required=True)
@@ -87,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
             return images_command(args)
         if args.command == "compile":
             return compile_command(args)
+        if args.command == "describe":
+            pipeline = load_pipeline(args.pipeline)
+            sys.stdout.write(describe_markdown(pipeline) if args.markdown else describe(pipeline))
+            return 0
         if args.action == "list":
             return list_components(args.package)
         if args.action == "catalogue":
@@ -94,6 +110,11 @@ def main(argv: list[str] | None = None) -> int:
         return export_components(args.package, args.directory, args.name)
     except USER_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (BotoCoreError, ClientError) as exc:
+        if (setup := aws_setup_error(exc)) is None:
+            raise
+        print(f"error: {setup}", file=sys.stderr)
         return 2
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from deepfake.pipelines.dag import Pipeline, PipelineDefinitionError
 from deepfake.pipelines.dag.loading import load_pipeline
+from deepfake.pipelines.sagemaker.target import SageMakerTarget
 from deepfake.pipelines.settings import Settings
 
 EXIT_TIMED_OUT = 3
@@ -70,15 +71,11 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def compile_command(args: argparse.Namespace) -> int:
-    from deepfake.pipelines.sagemaker.compiler import SageMakerTarget, compile_pipeline
-
     settings = settings_from(args)
-    compiled = compile_pipeline(
-        load_pipeline(args.pipeline),
-        SageMakerTarget.from_settings(settings),
-        parse_params(args.param),
-        settings.project_name,
-    )
+    pipeline, target = load_pipeline(args.pipeline), SageMakerTarget.from_settings(settings)
+    from deepfake.pipelines.sagemaker.compiler import compile_pipeline  # settings first: a mistake costs no SDK import
+
+    compiled = compile_pipeline(pipeline, target, parse_params(args.param), settings.project_name)
     if args.out is None:
         sys.stdout.write(compiled.to_json())
         return 0
@@ -90,11 +87,11 @@ def compile_command(args: argparse.Namespace) -> int:
 
 def run_on_sagemaker(args: argparse.Namespace, pipeline: Pipeline, arguments: Mapping[str, str]) -> int:
     """Compile, upsert, start and (unless --no-wait) wait; exit 0 succeeded, 1 failed or stopped, 3 still running."""
-    from deepfake.pipelines.sagemaker.compiler import SageMakerTarget, compile_pipeline
-    from deepfake.pipelines.sagemaker.execution import SageMakerRunError, SageMakerRunner
-
     settings = settings_from(args)
     target = SageMakerTarget.from_settings(settings)
+    from deepfake.pipelines.sagemaker.compiler import compile_pipeline
+    from deepfake.pipelines.sagemaker.execution import SageMakerRunError, SageMakerRunner
+
     compiled = compile_pipeline(pipeline, target, arguments, settings.project_name)
     runner = SageMakerRunner(
         target.region,

@@ -16,7 +16,7 @@ from deepfake.pipelines.dag.conditions import (
     le,
     lt,
 )
-from deepfake.pipelines.dag.pipeline import Pipeline, check_params
+from deepfake.pipelines.dag.pipeline import Pipeline
 from deepfake.pipelines.dag.refs import JsonValue, OutputRef, ParamRef
 from deepfake.pipelines.dag.steps import (
     APPROVAL_STATUSES,
@@ -51,7 +51,6 @@ __all__ = [
     "Step",
     "all_of",
     "any_of",
-    "check_params",
     "eq",
     "evaluate",
     "ge",

@@ -28,7 +28,13 @@ def load_pipeline(reference: str) -> Pipeline:
             " 'path/to/file.py:attribute'"
         )
     module = _import_file(Path(location)) if location.endswith(".py") else _import_module(location)
-    target = getattr(module, attribute, None)
+    if not hasattr(module, attribute):
+        defined = sorted(name for name, value in vars(module).items() if isinstance(value, Pipeline))
+        raise LoadError(
+            f"pipeline {reference!r}: {location} has no attribute '{attribute}'"
+            f" (Pipeline objects there: {', '.join(defined) or 'none'})"
+        )
+    target = getattr(module, attribute)
     if callable(target) and not isinstance(target, Pipeline):
         target = target()
     if not isinstance(target, Pipeline):

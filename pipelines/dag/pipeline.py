@@ -6,7 +6,7 @@ object is what the local runner executes and what the SageMaker compiler transla
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import jsonschema
 
@@ -43,7 +43,15 @@ class Pipeline:
         self.parameters: dict[str, PipelineParameter] = {}
         self.steps: dict[str, Step] = {}
 
-    def parameter(self, name: str, type: type, default: bool | int | float | str, description: str = "") -> ParamRef:
+    def parameter(
+        self,
+        name: str,
+        type: type,
+        default: bool | int | float | str,
+        description: str = "",
+        choices: Sequence[str] = (),
+    ) -> ParamRef:
+        """`choices` restrict a String parameter (SageMaker shows them as its EnumValues)."""
         if not re.fullmatch(PARAMETER_NAME, name):
             raise PipelineDefinitionError(f"parameter '{name}': names must match {PARAMETER_NAME} (SageMaker's rule)")
         if name in self.parameters:
@@ -55,7 +63,11 @@ class Pipeline:
             default = float(default)
         if not isinstance(default, type) or (type is int and isinstance(default, bool)):
             raise PipelineDefinitionError(f"parameter '{name}': default {default!r} is not of type {type_name}")
-        self.parameters[name] = PipelineParameter(name=name, type=type_name, default=default, description=description)
+        if choices and (type is not str or default not in choices):
+            raise PipelineDefinitionError(f"parameter '{name}': choices need a String parameter whose default is one")
+        self.parameters[name] = PipelineParameter(
+            name=name, type=type_name, default=default, description=description, choices=tuple(choices)
+        )
         return ParamRef(name=name)
 
     def step(
@@ -162,6 +174,22 @@ class Pipeline:
         self.steps[name] = step
         return step
 
+    def uses(self, parameter: str) -> list[str]:
+        """Where a parameter goes: `step.param`, `step input x`, or the condition, fail or register step reading it."""
+        found = []
+        for step in self.steps.values():
+            ref = ParamRef(name=parameter)
+            if isinstance(step, ComponentStep):
+                found += [f"{step.name}.{field}" for field, value in step.params.items() if value == ref]
+                found += [f"{step.name} input {field}" for field, value in step.inputs.items() if value == ref]
+            elif (
+                (isinstance(step, ConditionStep) and ref in operands(step.condition))
+                or (isinstance(step, FailStep) and ref in step.message)
+                or (isinstance(step, RegisterStep) and step.approval_status == ref)
+            ):
+                found.append(step.name)
+        return found
+
     def dependencies(self, name: str) -> set[str]:
         """Steps that must finish before `name`: data producers, report producers, and its guarding condition."""
         step = self.steps[name]
@@ -246,10 +274,35 @@ class Pipeline:
                 )
             if isinstance(value, ParamRef):
                 self._parameter(step.name, value)
-        try:
-            check_params(step.component, self.resolve_params(step, {}))
-        except ValueError as exc:
-            raise PipelineDefinitionError(f"step '{step.name}': {exc}") from exc
+        problems = param_problems(step.component, self.resolve_params(step, {}))
+        if problems:
+            raise PipelineDefinitionError(f"step '{step.name}': {'; '.join(map(str, problems))}")
+
+    def check_values(self, values: Mapping[str, Any]) -> None:
+        """Every step's params under these parameter values, before any step runs; a bad value is named by its
+        pipeline parameter (the setting the user has), with the component field it feeds."""
+        found = [
+            problem for parameter in self.parameters.values() if (problem := parameter.problem(values[parameter.name]))
+        ]
+        for step in self.steps.values():
+            if isinstance(step, RegisterStep) and isinstance(step.approval_status, ParamRef):
+                status = values[step.approval_status.name]
+                if status not in APPROVAL_STATUSES:
+                    found.append(
+                        f"parameter {step.approval_status.name}={status!r} is not one of {', '.join(APPROVAL_STATUSES)}"
+                    )
+            if not isinstance(step, ComponentStep):
+                continue
+            for bad in param_problems(step.component, self.resolve_params(step, values)):
+                source = step.params.get(bad.field)
+                if isinstance(source, ParamRef):
+                    found.append(
+                        f"parameter {source.name}={values[source.name]!r}: {bad.message} ({step.name} {bad.path})"
+                    )
+                else:
+                    found.append(f"step '{step.name}': {bad}")
+        if found:
+            raise PipelineDefinitionError("; ".join(dict.fromkeys(found)))
 
     def resolve_params(self, step: ComponentStep, values: Mapping[str, Any]) -> dict[str, Any]:
         """Step params with pipeline parameters replaced by `values` (or their defaults)."""
@@ -280,13 +333,20 @@ class Pipeline:
         return self.parameters[ref.name]
 
 
-def check_params(spec: ComponentSpec, values: Mapping[str, Any]) -> None:
-    """Validate param values against the component's JSON Schema (works for specs loaded from JSON too)."""
+class ParamProblem(NamedTuple):
+    field: str
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"param '{self.path}': {self.message}"
+
+
+def param_problems(spec: ComponentSpec, values: Mapping[str, Any]) -> list[ParamProblem]:
+    """Param values against the component's JSON Schema (works for specs loaded from JSON too)."""
     validator = jsonschema.Draft202012Validator(spec.params_schema)
-    errors = sorted(validator.iter_errors(dict(values)), key=lambda error: list(error.absolute_path))
-    if errors:
-        problems = [
-            f"param '{'.'.join(str(part) for part in error.absolute_path) or '(all)'}': {error.message}"
-            for error in errors
-        ]
-        raise ValueError("; ".join(problems))
+    problems = []
+    for error in sorted(validator.iter_errors(dict(values)), key=lambda error: list(error.absolute_path)):
+        path = ".".join(str(part) for part in error.absolute_path) or "(all)"
+        problems.append(ParamProblem(str(error.absolute_path[0]) if error.absolute_path else path, path, error.message))
+    return problems

@@ -28,6 +28,7 @@ class PipelineParameter(Frozen):
     type: Literal["Integer", "Float", "String", "Boolean"]
     default: bool | int | float | str
     description: str = ""
+    choices: tuple[str, ...] = ()
 
     def parse(self, text: str) -> bool | int | float | str:
         """Turn a `--param Name=Value` string into this parameter's type."""
@@ -38,7 +39,13 @@ class PipelineParameter(Frozen):
                 return text.lower() == "true"
             return PARAMETER_TYPES[self.type](text)
         except ValueError as exc:
-            raise PipelineDefinitionError(f"parameter '{self.name}': {text!r} is not a valid {self.type}") from exc
+            raise PipelineDefinitionError(f"parameter {self.name}={text!r} is not a valid {self.type}") from exc
+
+    def problem(self, value: bool | int | float | str) -> str | None:
+        """Why `value` is not one of this parameter's choices, with the parameter's own description as the hint."""
+        if not self.choices or value in self.choices:
+            return None
+        return f"parameter {self.name}={value!r} is not one of {', '.join(self.choices)} ({self.description})"
 
 
 class RetryPolicy(Frozen):

@@ -23,7 +23,6 @@ from deepfake.components.artifacts import ArtifactError, pack_archive
 from deepfake.components.contract import MODEL_ARCHIVE, MODEL_OUTPUT, ComponentKind, ContainerLayout, cli_flag
 from deepfake.components.params import encode_values
 from deepfake.pipelines.dag import (
-    APPROVAL_STATUSES,
     ComponentStep,
     ConditionStep,
     FailStep,
@@ -33,7 +32,6 @@ from deepfake.pipelines.dag import (
     Pipeline,
     PipelineDefinitionError,
     RegisterStep,
-    check_params,
     evaluate,
 )
 from deepfake.pipelines.local.cache import ArtifactRecord, CacheEntry, StepCache, cache_key, hash_tree
@@ -165,12 +163,7 @@ class LocalRunner:
         values: Mapping[str, Any],
     ) -> None:
         spec = step.component
-        resolved = pipeline.resolve_params(step, values)
-        try:
-            check_params(spec, resolved)
-        except ValueError as exc:
-            raise StepFailure(f"invalid params: {exc}") from exc
-        record.params = encode_values(spec.params_schema, resolved)
+        record.params = encode_values(spec.params_schema, pipeline.resolve_params(step, values))
         inputs, input_hashes = self._resolve_inputs(step, run, values)
         record.cache_key = cache_key(spec, record.params, input_hashes)
         if self.use_cache and step.cache and (entry := self.cache.lookup(record.cache_key)):
@@ -187,7 +180,7 @@ class LocalRunner:
             echo = (lambda line: self._say(f"  {step.name} | {line}")) if self.stream_logs else None
             code = self.launcher.launch(Invocation(spec, layout, inputs, arguments, record.log), echo)
             record.metrics = read_metrics(record.log, spec.metrics)
-            reason = None if code == 0 else _failure_reason(layout, code)
+            reason = None if code == 0 else in_pipeline_terms(_failure_reason(layout, code), step, layout, values)
             record.attempts.append(
                 AttemptRecord(
                     number=attempt,
@@ -216,8 +209,6 @@ class LocalRunner:
         self, pipeline: Pipeline, step: RegisterStep, record: StepRecord, run: RunRecord, values: Mapping[str, Any]
     ) -> None:
         status = self._operand(step.approval_status, run, values)
-        if status not in APPROVAL_STATUSES:
-            raise StepFailure(f"approval status '{status}' must be one of {', '.join(APPROVAL_STATUSES)}")
         model = run.steps[step.model.step].outputs[step.model.output].path
         producer = pipeline.steps[step.model.step]
         assert isinstance(producer, ComponentStep)
@@ -347,10 +338,12 @@ def parse_arguments(pipeline: Pipeline, arguments: Mapping[str, str]) -> dict[st
     if unknown:
         known = ", ".join(pipeline.parameters) or "none"
         raise PipelineDefinitionError(f"unknown parameter(s) {', '.join(unknown)}; {pipeline.name} takes: {known}")
-    return {
+    values = {
         name: parameter.parse(arguments[name]) if name in arguments else parameter.default
         for name, parameter in pipeline.parameters.items()
     }
+    pipeline.check_values(values)
+    return values
 
 
 def read_json_value(folder: Path, ref: JsonValue) -> Any:
@@ -380,6 +373,19 @@ def _prepare_layout(layout: ContainerLayout, params: Mapping[str, str], attempt_
         checkpoints = attempt_dir / "checkpoints"
         checkpoints.mkdir(exist_ok=True)
         layout.checkpoint_dir.symlink_to(checkpoints.resolve(), target_is_directory=True)
+
+
+def in_pipeline_terms(reason: str, step: ComponentStep, layout: ContainerLayout, values: Mapping[str, Any]) -> str:
+    """A component names its own folders and params; the user set pipeline parameters, so name those instead."""
+    for name, ref in step.inputs.items():
+        if isinstance(ref, ParamRef):
+            given = f"{ref.name}={values[ref.name]}"
+            for folder in (layout.input_dir(name), ContainerLayout(layout.kind).input_dir(name)):
+                reason = reason.replace(str(folder.resolve()), given).replace(str(folder), given)
+    for field, value in step.params.items():
+        if isinstance(value, ParamRef):
+            reason = reason.replace(f"the {field} param", f"the {field} param (pipeline parameter {value.name})")
+    return reason
 
 
 def _failure_reason(layout: ContainerLayout, code: int) -> str:

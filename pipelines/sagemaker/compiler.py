@@ -193,6 +193,7 @@ def compile_pipeline(
     parameters = sagemaker_parameters(pipeline, target)
     values = {name: parameter.default for name, parameter in parameters.items()}
     values.update(parse_overrides(parameters, overrides or {}))
+    pipeline.check_values(values)
     check_input_uris(pipeline, values)
     name = sagemaker_pipeline_name(pipeline, project_name)
     with offline():
@@ -239,7 +240,11 @@ class _Compiler:
             sagemaker_config={},  # no SDK defaults files: the definition depends on the DAG and settings only
         )
         self.parameters: dict[str, Parameter] = {
-            name: PARAMETER_CLASSES[parameter.type](name=name, default_value=values[name])
+            name: PARAMETER_CLASSES[parameter.type](
+                name=name,
+                default_value=values[name],
+                **({"enum_values": list(parameter.choices)} if parameter.choices else {}),
+            )
             for name, parameter in parameters.items()
         }
         self.property_files: dict[tuple[str, str, str], PropertyFile] = {}

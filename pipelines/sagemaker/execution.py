@@ -15,6 +15,8 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
+from deepfake.pipelines.settings import AwsSetupError, aws_setup_error
+
 TERMINAL_STATUSES = ("Succeeded", "Failed", "Stopped")
 PROJECT_NAME_TAG = "sagemaker:project-name"
 PROJECT_ID_TAG = "sagemaker:project-id"
@@ -80,6 +82,8 @@ class SageMakerRunner:
         except ClientError as exc:
             if not _already_exists(exc):
                 raise _error("CreatePipeline", name, exc) from exc
+        except BotoCoreError as exc:
+            raise _error("CreatePipeline", name, exc) from exc
         arn = self._call("UpdatePipeline", name, self.client.update_pipeline, **request)["PipelineArn"]
         if self.tags:
             self._call("AddTags", name, self.client.add_tags, ResourceArn=arn, Tags=self.tags)
@@ -95,6 +99,8 @@ class SageMakerRunner:
             except ClientError as exc:
                 if not _missing(exc):
                     raise _error("DescribeModelPackageGroup", group, exc) from exc
+            except BotoCoreError as exc:
+                raise _error("DescribeModelPackageGroup", group, exc) from exc
             self._call(
                 "CreateModelPackageGroup",
                 group,
@@ -200,7 +206,9 @@ def _reason(exc: ClientError | BotoCoreError) -> str:
     return f"{code}: {exc.response.get('Error', {}).get('Message', '')}"[:200]
 
 
-def _error(operation: str, subject: str, exc: ClientError | BotoCoreError) -> SageMakerRunError:
+def _error(operation: str, subject: str, exc: ClientError | BotoCoreError) -> SageMakerRunError | AwsSetupError:
+    if setup := aws_setup_error(exc):
+        return setup
     hint = ""
     if isinstance(exc, ClientError) and _code(exc) in ("AccessDenied", "AccessDeniedException"):
         hint = f"; the caller needs sagemaker:{operation} (see README, Running on SageMaker)"

@@ -3,7 +3,6 @@
 import boto3
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from deepfake.components.params import describe_validation_error
 from deepfake.components.spec import ComponentSpec
 from deepfake.pipelines.dag import PipelineDefinitionError
 from deepfake.pipelines.images.resolver import REGISTRY_HOST, ImageResolver
@@ -13,6 +12,12 @@ from deepfake.pipelines.settings import Settings
 
 class CompileError(PipelineDefinitionError):
     """The DAG or the settings cannot become a SageMaker pipeline; the message names the field and the fix."""
+
+
+SETTING_FORMS = {
+    "bucket": "an S3 bucket name (3-63 lowercase letters, digits, '.' and '-')",
+    "pipeline_role_arn": "an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)",
+}
 
 
 class SageMakerTarget(BaseModel):
@@ -38,23 +43,34 @@ class SageMakerTarget(BaseModel):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "SageMakerTarget":
+        """Every missing or malformed setting in one error, each with the variable that sets it (no AWS call)."""
         region = settings.region or boto3.Session().region_name
-        required = {
-            "region": (region, "DEEPFAKE_REGION=eu-west-1 (or AWS_REGION)"),
-            "pipeline_role_arn": (settings.pipeline_role_arn, "DEEPFAKE_PIPELINE_ROLE_ARN=arn:aws:iam::<id>:role/<r>"),
-            "bucket": (settings.bucket, "DEEPFAKE_BUCKET=<bucket for pipeline artifacts>"),
+        images = ImageResolver.from_settings(settings)
+        needed = {
+            "DEEPFAKE_REGION=eu-west-1  # or AWS_REGION; --region": region,
+            "DEEPFAKE_PIPELINE_ROLE_ARN=arn:aws:iam::<account>:role/<role>  # --role-arn": settings.pipeline_role_arn,
+            "DEEPFAKE_BUCKET=<bucket for step outputs>  # --bucket": settings.bucket,
+            "DEEPFAKE_IMAGE_REGISTRY=<account>.dkr.ecr.<region>.amazonaws.com  # --image-registry; or push the images"
+            f" (make build-components REGISTRY=...), which writes {settings.images_manifest}": images.manifest
+            or settings.image_registry,
         }
-        for field, (value, fix) in required.items():
-            if not value:
-                raise CompileError(f"setting '{field}' is not set and SageMaker needs it: export {fix}")
+        missing = [f"  export {fix}" for fix, value in needed.items() if not value]
+        if missing:
+            raise CompileError("SageMaker needs these settings, which are not set:\n" + "\n".join(missing))
         try:
             return cls(
                 region=region,
-                images=ImageResolver.from_settings(settings),
+                images=images,
                 **settings.model_dump(include=set(cls.model_fields) - {"region", "images"}),
             )
         except ValidationError as exc:
-            raise CompileError(describe_validation_error(exc, "setting")) from exc
+            raise CompileError(
+                "; ".join(
+                    f"DEEPFAKE_{'_'.join(map(str, error['loc'])).upper()}={error['input']!r} is not"
+                    f" {SETTING_FORMS.get(str(error['loc'][0]), 'valid')}: {error['msg']}"
+                    for error in exc.errors()
+                )
+            ) from exc
 
     def component_image(self, spec: ComponentSpec) -> str:
         return self._registry_uri(self.images.resolve(spec), spec.name)

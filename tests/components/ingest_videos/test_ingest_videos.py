@@ -498,7 +498,7 @@ def test_auto_detection_without_a_match_says_what_it_looked_for(clip: Path, tmp_
     message = str(failure.value)
     for looked_for in ("metadata.json", "original_sequences/", "Celeb-real/", "labels.csv", "set the format param"):
         assert looked_for in message
-    assert "format param to unlabeled" in message
+    assert "the batch-scoring pipeline reads them (format unlabeled)" in message
 
 
 def test_auto_detection_refuses_to_guess_between_layouts(clip: Path, tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ from deepfake.components.train_classifier.training import (
     processes_per_host,
     torchrun_command,
     train_transform,
+    warmup_cosine,
 )
 from tests.support.ports import free_port
 
@@ -315,13 +316,13 @@ def test_pretrained_weights_come_from_their_channel_and_must_fit_the_architectur
     assert "weights.pt holds no weights that fit this architecture" in failure(base)
 
 
-def test_a_warm_up_as_long_as_training_is_refused_naming_the_fields(
-    dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    base = prepare_job(tmp_path, dataset, {**HYPERPARAMETERS, "epochs": "2", "warmup_epochs": "2"})
-    code, _ = train_in_process(base, monkeypatch)
-    assert code == 2
-    assert "warmup_epochs (2) must be less than epochs (2)" in failure(base)
+def test_the_warm_up_is_capped_below_epochs_so_any_accepted_epochs_decays_the_rate() -> None:
+    assert Params(epochs=1).warmup == 0
+    assert Params(epochs=3, warmup_epochs=5).warmup == 2
+    assert Params(epochs=10, warmup_epochs=2).warmup == 2
+    one_epoch = warmup_cosine(Params(epochs=1).warmup * 4, 4)
+    assert one_epoch(0) == 1.0
+    assert one_epoch(3) < one_epoch(1) < 1.0
 
 
 def test_the_fingerprint_ignores_num_workers_but_not_params_data_or_starting_weights(tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ def dfdc(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-QUICK = {"FramesPerVideo": "3", "FaceSize": "48", "Epochs": "2", "BatchSize": "4", "EarlyStoppingPatience": "2"}
+QUICK = {"FramesPerVideo": "3", "FaceSize": "48", "Epochs": "1", "BatchSize": "4", "EarlyStoppingPatience": "2"}
 pytestmark = pytest.mark.slow
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from deepfake.components import load_component
+from deepfake.pipelines.builtin.deepfake import pipeline as deepfake
 from deepfake.pipelines.cli.main import main
 from tests.toy import fit_mean
 
@@ -49,12 +50,20 @@ def test_a_failed_run_exits_non_zero_naming_the_step_and_reason(tmp_path: Path) 
         (["run", "nowhere.py:pipeline"], "no such pipeline file: nowhere.py"),
         (
             ["run", "examples.quickstart.pipeline:nothing"],
-            "'nothing' in examples.quickstart.pipeline is not a Pipeline",
+            "examples.quickstart.pipeline has no attribute 'nothing' (Pipeline objects there: pipeline)",
         ),
         (["run", "no_such_module:pipeline"], "cannot import 'no_such_module'"),
         (["run", "pipeline-without-colon"], "expected one of deepfake, batch-scoring, 'module:attribute'"),
         (["run", QUICKSTART, "--param", "Count"], "--param 'Count': expected NAME=VALUE"),
         (["run", QUICKSTART, "--param", "Colour=red"], "unknown parameter(s) Colour"),
+        (["run", "deepfake", "--param", "Epochs=-1"], "Epochs=-1: -1 is less than the minimum of 1 (train-classifier"),
+        (["run", "deepfake", "--param", "Architecture=resnet34"], "Architecture='resnet34' is not one of efficientnet"),
+        (
+            ["run", "deepfake", "--param", "FaceSize=16"],
+            "FaceSize=16: 16 is less than the minimum of 32 (extract-faces",
+        ),
+        (["run", "deepfake", "--param", "DatasetFormat=unlabeled"], "are scored by the batch-scoring pipeline"),
+        (["describe", "nowhere.py:pipeline"], "no such pipeline file: nowhere.py"),
     ],
 )
 def test_user_errors_exit_2_with_a_message(args: list[str], problem: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -84,3 +93,17 @@ def test_a_runs_folder_that_cannot_be_written_is_one_error_naming_it(
     error = capsys.readouterr().err.strip()
     assert error.startswith(f"error: cannot write the run under {blocked} (")
     assert error.endswith("set DEEPFAKE_RUNS_DIR or --runs-dir to a writable folder") and "\n" not in error
+
+
+def test_describe_lists_every_parameter_with_its_default_choices_and_what_it_sets(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["describe", "deepfake"]) == 0
+    text = capsys.readouterr().out
+    for name in deepfake.parameters:
+        assert f"\n  {name} " in text
+    assert "one of: auto, dfdc, faceforensics, celeb-df, csv" in text
+    assert "→ extract-faces.face_size, train-classifier.image_size" in text
+    assert main(["describe", "deepfake", "--markdown"]) == 0
+    rows = capsys.readouterr().out.splitlines()[2:]
+    assert [row.split(" | ")[0] for row in rows] == [f"| `{name}`" for name in deepfake.parameters]

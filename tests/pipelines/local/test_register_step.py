@@ -62,11 +62,14 @@ def test_a_failing_gate_registers_nothing(tmp_path: Path) -> None:
     assert runner.registry.list("toy-models") == []
 
 
-def test_an_invalid_run_time_status_fails_the_step(tmp_path: Path) -> None:
-    record = LocalRunner(tmp_path / "runs", out=io.StringIO()).run(gated_pipeline(), {"ApprovalStatus": "Yes"})
-    assert record.failure == (
-        "step 'register' failed: approval status 'Yes' must be one of PendingManualApproval, Approved, Rejected"
+def test_an_invalid_approval_status_stops_the_run_before_any_step(tmp_path: Path) -> None:
+    runner = LocalRunner(tmp_path / "runs", out=io.StringIO())
+    with pytest.raises(PipelineDefinitionError) as error:
+        runner.run(gated_pipeline(), {"ApprovalStatus": "Yes"})
+    assert str(error.value) == (
+        "parameter ApprovalStatus='Yes' is not one of PendingManualApproval, Approved, Rejected"
     )
+    assert not (tmp_path / "runs").exists()
 
 
 def test_register_wiring_is_checked() -> None:

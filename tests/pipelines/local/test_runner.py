@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from deepfake.components.contract import ComponentKind, ContainerLayout
 from deepfake.pipelines import Pipeline, PipelineDefinitionError, RetryPolicy, ge
 from deepfake.pipelines.local.records import RunRecord, StepState
-from deepfake.pipelines.local.runner import LocalRunner
+from deepfake.pipelines.local.runner import LocalRunner, in_pipeline_terms
 from examples.quickstart import generate_numbers, summarize_numbers
 from examples.quickstart.pipeline import pipeline as quickstart
 from tests.toy import fit_mean, flaky, use_model
@@ -221,13 +222,30 @@ def test_a_cache_entry_whose_outputs_were_deleted_is_not_used(runner: LocalRunne
 def test_pipeline_arguments_are_checked(runner: LocalRunner) -> None:
     with pytest.raises(PipelineDefinitionError, match=r"unknown parameter\(s\) Cuont; quickstart takes: Count"):
         runner.run(quickstart, {"Cuont": "3"})
-    with pytest.raises(PipelineDefinitionError, match="parameter 'Count': 'many' is not a valid Integer"):
+    with pytest.raises(PipelineDefinitionError, match="parameter Count='many' is not a valid Integer"):
         runner.run(quickstart, {"Count": "many"})
 
 
-def test_a_run_time_parameter_value_is_validated_against_the_component(runner: LocalRunner) -> None:
-    record = runner.run(quickstart, {"Count": "0"})
-    assert record.failure == "step 'generate' failed: invalid params: param 'count': 0 is less than the minimum of 1"
+def test_a_parameter_value_the_component_refuses_stops_the_run_before_any_step(runner: LocalRunner) -> None:
+    with pytest.raises(PipelineDefinitionError) as error:
+        runner.run(quickstart, {"Count": "0"})
+    assert str(error.value) == "parameter Count=0: 0 is less than the minimum of 1 (generate count)"
+    assert not (runner.runs_dir / quickstart.name).exists()
+
+
+def test_a_failure_reason_names_the_users_parameters_not_the_contract_folders(tmp_path: Path) -> None:
+    pipeline = Pipeline("p")
+    data, note = pipeline.parameter("Data", str, "numbers/"), pipeline.parameter("Note", str, "x")
+    step = pipeline.step("flaky", flaky.COMPONENT, params={"state_dir": "s", "message": note}, inputs={"numbers": data})
+    layout = ContainerLayout(ComponentKind.PROCESSING, tmp_path / "flaky" / "ml")
+    reason = (
+        f"no numbers in {layout.input_dir('numbers')} (in docker: /opt/ml/processing/input/numbers/a.jsonl);"
+        " set the message param or the state_dir param"
+    )
+    assert in_pipeline_terms(reason, step, layout, {"Data": "my/numbers", "Note": "x"}) == (
+        "no numbers in Data=my/numbers (in docker: Data=my/numbers/a.jsonl);"
+        " set the message param (pipeline parameter Note) or the state_dir param"
+    )
 
 
 @pytest.mark.timeout(60)

@@ -320,8 +320,10 @@ def test_images_come_from_the_manifest_when_there_is_one(tmp_path: Path) -> None
 
 
 def test_an_image_without_a_registry_is_refused() -> None:
+    with pytest.raises(CompileError, match=r"not set:\n  export DEEPFAKE_IMAGE_REGISTRY=.*make build-components"):
+        placeholder_target(image_registry=None)
     with pytest.raises(CompileError, match=r"SageMaker cannot pull.*DEEPFAKE_IMAGE_REGISTRY"):
-        compile_pipeline(gated_training.pipeline, placeholder_target(image_registry=None))
+        compile_pipeline(gated_training.pipeline, placeholder_target(image_registry="deepfake"))
 
 
 @pytest.mark.parametrize(
@@ -350,15 +352,35 @@ def test_a_dag_parameter_may_not_take_a_sagemaker_parameter_name() -> None:
 @pytest.mark.parametrize(
     ("changes", "problem"),
     [
-        ({"pipeline_role_arn": None}, "setting 'pipeline_role_arn' is not set.*DEEPFAKE_PIPELINE_ROLE_ARN"),
-        ({"bucket": None}, "setting 'bucket' is not set.*DEEPFAKE_BUCKET"),
-        ({"pipeline_role_arn": "deepfake-role"}, "setting 'pipeline_role_arn'.*should match pattern"),
+        ({"pipeline_role_arn": None}, r"not set:\n  export DEEPFAKE_PIPELINE_ROLE_ARN=arn:aws:iam::<account>"),
+        (
+            {"bucket": None, "pipeline_role_arn": None},
+            r"not set:\n  export DEEPFAKE_PIPELINE_ROLE_ARN=.*\n  export DEEPFAKE_BUCKET=",
+        ),
+        ({"pipeline_role_arn": "deepfake-role"}, "DEEPFAKE_PIPELINE_ROLE_ARN='deepfake-role' is not an IAM role ARN"),
+        ({"bucket": "My_Bucket"}, r"DEEPFAKE_BUCKET='My_Bucket' is not an S3 bucket name \(3-63 lowercase"),
         ({"sharded_inputs": {"generate": "numbers"}}, "shards input 'numbers' of step 'generate'"),
     ],
 )
 def test_settings_are_checked_with_the_fix_named(changes: dict[str, Any], problem: str) -> None:
     with pytest.raises(CompileError, match=problem):
         compile_pipeline(gated_training.pipeline, placeholder_target(**changes))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "problem"),
+    [
+        ({"Epochs": "-1"}, r"parameter Epochs=-1: -1 is less than the minimum of 1 \(train-classifier epochs\)"),
+        ({"Architecture": "resnet34"}, "parameter Architecture='resnet34' is not one of efficientnet_b0, resnet18"),
+        ({"FaceSize": "16"}, r"FaceSize=16: 16 is less than the minimum of 32 \(extract-faces face_size\)"),
+        ({"DatasetFormat": "unlabeled"}, "DatasetFormat='unlabeled' is not one of auto.*batch-scoring pipeline"),
+    ],
+)
+def test_parameter_values_are_checked_against_every_component_at_compile_time(
+    deepfake: Pipeline, overrides: dict[str, str], problem: str
+) -> None:
+    with pytest.raises(PipelineDefinitionError, match=problem):
+        compile_pipeline(deepfake, placeholder_target(), {"InputData": DATA_URI, **overrides})
 
 
 def test_a_project_names_the_pipeline_and_the_name_must_suit_sagemaker() -> None:
