@@ -207,6 +207,10 @@ class CloudFormationTarget:
             return f"{stack} (no stack)", False
         return self._outputs(stack).get("EndpointName", stack), status in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
 
+    def stray(self, config: StageConfig) -> str | None:
+        """A stack is found by its name, whoever created it: nothing can be stray."""
+        return None
+
     def deployed_package_arn(self, stage: Stage) -> str | None:
         """The model package the stage's stack serves; None when the stage has no stack."""
         stack = self.project.stack_name(stage)

@@ -25,6 +25,11 @@ STAGE_CHANGES = ("approve", "rollout", "promote", "rollback", "stop")
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m deepfake.deploy", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--runs-dir",
+        type=Path,
+        help="the runs folder of the registry and the local stages (default: DEEPFAKE_RUNS_DIR or runs)",
+    )
     parser.add_argument("--registry", type=Path, help="local registry folder (default: <runs>/registry)")
     parser.add_argument("--group", default=DEFAULT_GROUP, help=f"model package group (default: {DEFAULT_GROUP})")
     common = argparse.ArgumentParser(add_help=False)
@@ -55,7 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = Settings()
+    settings = Settings(**({"runs_dir": args.runs_dir} if args.runs_dir else {}))
+    if args.target == "local":
+        print(
+            f"runs folder: {settings.runs_dir.resolve()} (--runs-dir or DEEPFAKE_RUNS_DIR to change)", file=sys.stderr
+        )
     try:
         registry = _registry(args, settings)
         if args.command == "models":
@@ -133,19 +142,27 @@ def show_status(rollout: Rollout) -> int:
         config = rollout.config(stage)
         serving = rollout.history.serving(stage)
         where, up = rollout.target.where(config)
+        stray = rollout.target.stray(config)
         live = f"version {serving[-1]}" if serving else "nothing"
-        state = "up" if up else "down"
+        state = "up, started elsewhere" if stray else "up" if up else "down"
         print(f"{stage.value:<8} serves {live:<12} at {where} ({state})")
+        if stray:
+            print(f"           {stray}")
         for event in rollout.history.events(stage)[-3:]:
             print(f"           {event.at:%Y-%m-%d %H:%M:%S} v{event.version} {event.outcome.value}: {event.detail}")
     return 0
 
 
 def stop_stages(rollout: Rollout, stages: list[Stage]) -> int:
+    """Exit 1 when a stage still answers after it: it was started with another runs folder."""
+    code = 0
     for stage in stages:
         event = rollout.remove(stage)
         print(f"{stage.value}: {f'removed (was serving version {event.version})' if event else 'served nothing'}")
-    return 0
+        if stray := rollout.target.stray(rollout.config(stage)):
+            print(f"error: {stray}", file=sys.stderr)
+            code = 1
+    return code
 
 
 def run_smoke_test(rollout: Rollout, stage: Stage, out: Path | None) -> int:

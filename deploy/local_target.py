@@ -138,6 +138,15 @@ class LocalTarget:
         path = self.package_file(config.stage)
         return path.read_text() if self.running(config.stage) and path.is_file() else None
 
+    def stray(self, config: StageConfig) -> str | None:
+        if self.running(config.stage) is not None or not self._answers(config):
+            return None
+        return (
+            f"port {config.local_port} of stage '{config.stage.value}' answers, but not from a process started with"
+            f" {self.folder.resolve()}: it was started with another runs folder; run the command there, or point"
+            " DEEPFAKE_RUNS_DIR at that folder"
+        )
+
     def pid_file(self, stage: Stage) -> Path:
         return self.folder / f"{stage.value}.pid"
 

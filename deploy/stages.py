@@ -95,3 +95,7 @@ class StageTarget(Protocol):
     def deployed_package(self, config: StageConfig) -> str | None:
         """`group/version` the stage was deployed with (what its verdicts name); None when it serves nothing."""
         ...
+
+    def stray(self, config: StageConfig) -> str | None:
+        """Something answering at the stage's endpoint that this target did not start, and what to do about it."""
+        ...

@@ -1,5 +1,4 @@
-import sys
-
 from deepfake.pipelines.cli.main import main
+from deepfake.pipelines.processes import exit_with
 
-sys.exit(main())
+exit_with(main)

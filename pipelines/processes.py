@@ -1,9 +1,14 @@
-"""A child process whose output is kept line by line: step attempts, docker builds and pushes."""
+"""Processes: a child whose output is kept line by line (step attempts, docker builds and pushes), and the exit of
+this one's commands."""
 
+import os
 import subprocess
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import NoReturn, TextIO
+
+EXIT_BROKEN_PIPE = 141  # what a shell reports for a writer killed by SIGPIPE
 
 
 def run_logged(
@@ -34,3 +39,14 @@ def run_logged(
         if echo is not None:
             echo(line.rstrip("\n"))
     return process.wait()
+
+
+def exit_with(main: Callable[[], int]) -> NoReturn:
+    """Exit with `main`'s code; a reader that stops early (`status | head`) ends the output, not in a traceback."""
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the interpreter's last flush goes nowhere
+        code = EXIT_BROKEN_PIPE
+    sys.exit(code)

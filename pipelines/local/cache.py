@@ -3,7 +3,7 @@
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -69,7 +69,10 @@ def cache_key(spec: ComponentSpec, arguments: Mapping[str, str], input_hashes: M
 
 
 class StepCache:
-    """One JSON file per key under `<runs>/cache/`, pointing at the outputs of the run that produced them."""
+    """One JSON file per key under `<runs>/cache/`, pointing at the outputs of the run that produced them.
+
+    Outputs inside the runs folder are stored relative to it, so the runs folder (or the checkout) can move.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -78,7 +81,7 @@ class StepCache:
         path = self.folder / f"{key}.json"
         if not path.is_file():
             return None
-        entry = CacheEntry.model_validate_json(path.read_text())
+        entry = self._moved(CacheEntry.model_validate_json(path.read_text()), lambda output: self._runs / output)
         if not all(output.path.is_dir() for output in entry.outputs.values()):
             return None
         return entry
@@ -86,5 +89,19 @@ class StepCache:
     def store(self, key: str, entry: CacheEntry) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         temporary = self.folder / f".{key}.json.tmp"
-        temporary.write_text(entry.model_dump_json(indent=2))
+        relative = self._moved(
+            entry, lambda output: output.relative_to(self._runs) if output.is_relative_to(self._runs) else output
+        )
+        temporary.write_text(relative.model_dump_json(indent=2))
         temporary.replace(self.folder / f"{key}.json")
+
+    @property
+    def _runs(self) -> Path:
+        return self.folder.parent.resolve()
+
+    @staticmethod
+    def _moved(entry: CacheEntry, move: Callable[[Path], Path]) -> CacheEntry:
+        outputs = {
+            name: output.model_copy(update={"path": move(output.path)}) for name, output in entry.outputs.items()
+        }
+        return entry.model_copy(update={"outputs": outputs})

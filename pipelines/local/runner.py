@@ -100,7 +100,7 @@ class LocalRunner:
             steps={name: StepRecord(name=name, type=_step_type(pipeline.steps[name])) for name in order},
         )
         run.save()
-        self._say(f"run {pipeline.name}/{execution_id} in {folder}")
+        self._say(f"run {pipeline.name}/{execution_id} in {folder.resolve()}")
         started = time.perf_counter()
         for position, name in enumerate(order, start=1):
             record = run.steps[name]

@@ -55,7 +55,7 @@ class LocalRegistry:
                 group=group,
                 version=version,
                 status=status,
-                model_data=str((target / model_archive.name).resolve()),
+                model_data=str((target / model_archive.name).resolve()),  # stored relative to the registry folder
                 image=image,
                 metrics=metrics,
                 source=source,
@@ -67,7 +67,7 @@ class LocalRegistry:
                     group,
                     version,
                     status.value,
-                    package.model_data,
+                    f"{group}/{version}/{model_archive.name}",
                     image,
                     json.dumps(metrics),
                     source,
@@ -84,14 +84,14 @@ class LocalRegistry:
         if row is None:
             known = ", ".join(str(package.version) for package in self.list(group)) or "none"
             raise RegistryError(f"no version {version} in model group '{group}' (versions: {known})")
-        return _package(row)
+        return self._package(row)
 
     def list(self, group: str) -> list[ModelPackage]:
         with self._connect() as connection:
             rows = connection.execute(
                 "SELECT * FROM packages WHERE model_group = ? ORDER BY version DESC", (group,)
             ).fetchall()
-        return [_package(row) for row in rows]
+        return [self._package(row) for row in rows]
 
     def set_status(self, group: str, version: int, status: ApprovalStatus) -> ModelPackage:
         self.get(group, version)
@@ -109,7 +109,20 @@ class LocalRegistry:
             ).fetchone()
         if row is None:
             raise RegistryError(f"no approved version in model group '{group}': approve one first (make approve)")
-        return _package(row)
+        return self._package(row)
+
+    def _package(self, row: sqlite3.Row) -> ModelPackage:
+        """A version's files where the registry folder is now (rows written before relative paths hold absolute)."""
+        return ModelPackage(
+            group=row["model_group"],
+            version=row["version"],
+            status=ApprovalStatus(row["status"]),
+            model_data=str(self.folder.resolve() / row["model_data"]),
+            image=row["image"],
+            metrics=json.loads(row["metrics"]),
+            source=row["source"],
+            created_at=datetime.fromisoformat(row["created_at"]),
+        )
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -142,16 +155,3 @@ def _transaction(connection: sqlite3.Connection) -> Iterator[None]:
         connection.execute("ROLLBACK")
         raise
     connection.execute("COMMIT")
-
-
-def _package(row: sqlite3.Row) -> ModelPackage:
-    return ModelPackage(
-        group=row["model_group"],
-        version=row["version"],
-        status=ApprovalStatus(row["status"]),
-        model_data=row["model_data"],
-        image=row["image"],
-        metrics=json.loads(row["metrics"]),
-        source=row["source"],
-        created_at=datetime.fromisoformat(row["created_at"]),
-    )

@@ -81,6 +81,7 @@ def test_a_bad_history_line_or_a_garbage_pid_file_is_one_line_not_a_traceback(
     (folder / "history.jsonl").write_text('{"stage": "staging"}\n')
     capsys.readouterr()
     assert cli.main(["status"]) == 1
-    error = capsys.readouterr().err.strip()
+    runs_line, error = capsys.readouterr().err.strip().split("\n", 1)
+    assert runs_line.startswith(f"runs folder: {tmp_path}")
     assert error.startswith(f"error: {folder / 'history.jsonl'} line 1 is not a deployment event (")
     assert error.endswith("fix or remove that line") and "\n" not in error

@@ -1,6 +1,7 @@
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -217,6 +218,14 @@ def test_a_cache_entry_whose_outputs_were_deleted_is_not_used(runner: LocalRunne
             file.unlink()
         artifact.path.rmdir()
     assert states(runner.run(quickstart))["generate"] is StepState.SUCCEEDED
+
+
+def test_a_moved_runs_folder_keeps_its_step_cache(runner: LocalRunner, tmp_path: Path) -> None:
+    assert runner.run(quickstart).state is StepState.SUCCEEDED
+    shutil.move(tmp_path / "runs", tmp_path / "moved")
+    again = LocalRunner(tmp_path / "moved", out=io.StringIO()).run(quickstart)
+    assert {states(again)[name] for name in ("generate", "summarize", "publish")} == {StepState.CACHED}
+    assert again.steps["publish"].outputs["report"].path.is_relative_to((tmp_path / "moved").resolve())
 
 
 def test_pipeline_arguments_are_checked(runner: LocalRunner) -> None:
