@@ -44,6 +44,23 @@ def test_a_failed_run_exits_non_zero_naming_the_step_and_reason(tmp_path: Path) 
     assert record["state"] == "failed"
 
 
+def test_a_dataset_in_no_known_layout_is_named_as_the_user_gave_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "my videos"
+    data.mkdir()
+    (data / "notes.txt").write_text("not a dataset")
+    assert (
+        main(["run", "deepfake", "--param", f"InputData={data}", "--runs-dir", str(tmp_path / "runs"), "--quiet"]) == 1
+    )
+    failure = capsys.readouterr().out.split("FAILED: ", 1)[1]
+    assert failure.startswith(
+        f"step 'ingest-videos' failed: ValueError: cannot tell the dataset format of InputData={data}:"
+    )
+    assert "set the format param (pipeline parameter DatasetFormat) to dfdc" in failure
+    assert "the batch-scoring pipeline reads them" in failure and "ml/processing" not in failure
+
+
 @pytest.mark.parametrize(
     ("args", "problem"),
     [
