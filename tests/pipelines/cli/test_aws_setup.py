@@ -30,43 +30,32 @@ def test_compile_reports_every_missing_setting_at_once(
         assert f"\n  export {variable}=" in err
 
 
-@pytest.mark.parametrize(
-    ("environment", "problem"),
-    [
-        ({}, "no AWS credentials: run `aws configure`"),
-        ({"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y", "AWS_ENDPOINT_URL": "closed"}, "cannot reach"),
-    ],
-)
-def test_run_on_sagemaker_without_credentials_or_network_is_one_line(
-    aws_unconfigured: None,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    environment: dict[str, str],
-    problem: str,
-) -> None:
-    for name, value in {**SAGEMAKER_SETTINGS, **environment}.items():
-        monkeypatch.setenv(name, f"http://127.0.0.1:{free_port()}" if value == "closed" else value)
-    assert main(RUN) == 2
-    assert problem in one_line_error(capsys)
+CLOSED = f"http://127.0.0.1:{free_port()}"
+KEYS = {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y"}
 
 
 @pytest.mark.parametrize(
-    ("environment", "problem"),
+    ("command", "environment", "problem"),
     [
-        ({}, "no AWS region: export DEEPFAKE_REGION=<region> (or AWS_REGION)"),
-        ({"DEEPFAKE_REGION": "eu-west-1"}, "no AWS credentials"),
-        ({"DEEPFAKE_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y"}, "cannot reach"),
+        ("pipelines", SAGEMAKER_SETTINGS, "no AWS credentials: run `aws configure`"),
+        ("pipelines", {**SAGEMAKER_SETTINGS, **KEYS, "AWS_ENDPOINT_URL": CLOSED}, f"cannot reach {CLOSED}"),
+        ("deploy", {"AWS_ENDPOINT_URL": CLOSED}, "no AWS region: export DEEPFAKE_REGION=<region> (or AWS_REGION)"),
+        ("deploy", {"DEEPFAKE_REGION": "eu-west-1"}, "no AWS credentials"),
+        ("deploy", {"DEEPFAKE_REGION": "eu-west-1", **KEYS, "AWS_ENDPOINT_URL": CLOSED}, f"cannot reach {CLOSED}"),
     ],
 )
-def test_deploy_on_sagemaker_without_region_credentials_or_network_is_one_line(
+def test_no_credentials_region_or_network_is_one_line_and_exit_2(
     aws_unconfigured: None,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    command: str,
     environment: dict[str, str],
     problem: str,
 ) -> None:
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
-    assert deploy_cli.main(["models", "--target", "sagemaker"]) == 2
+    if command == "pipelines":
+        assert main(RUN) == 2
+    else:
+        assert deploy_cli.main(["models", "--target", "sagemaker"]) == 2
     assert problem in one_line_error(capsys)
