@@ -16,6 +16,7 @@ from deepfake.pipelines.cli.sagemaker import (
     add_wait_options,
     compile_command,
     parse_params,
+    run_in_local_mode,
     run_on_sagemaker,
 )
 from deepfake.pipelines.dag import PipelineDefinitionError
@@ -27,6 +28,7 @@ from deepfake.pipelines.images.targets import COMPONENTS_PACKAGE
 from deepfake.pipelines.local.docker import DockerLauncher
 from deepfake.pipelines.local.records import RunRecord, StepState
 from deepfake.pipelines.local.runner import LocalRunner
+from deepfake.pipelines.registry import LocalRegistry
 from deepfake.pipelines.settings import AwsSetupError, Settings, aws_setup_error
 
 USER_ERRORS = (LoadError, PipelineDefinitionError, ComponentLoadError, ImagesManifestError, AwsSetupError)
@@ -43,7 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run a pipeline", description="Run a pipeline DAG.")
     run.add_argument("pipeline", help=PIPELINE_HELP)
     run.add_argument(
-        "--target", choices=["local", "docker", "sagemaker"], default="local", help="where to run (default: local)"
+        "--target",
+        choices=["local", "docker", "sagemaker", "sagemaker-local"],
+        default="local",
+        help="where to run: this machine's runner (local; docker: each step in its image), SageMaker, or the SageMaker"
+        " SDK's local mode in docker (sagemaker-local) (default: local)",
     )
     run.add_argument(
         "--param",
@@ -124,6 +130,8 @@ def run_pipeline(args: argparse.Namespace) -> int:
     if args.target == "sagemaker":
         return run_on_sagemaker(args, pipeline, arguments)
     runs_dir = args.runs_dir or Settings().runs_dir
+    if args.target == "sagemaker-local":
+        return run_in_local_mode(args, pipeline, arguments, LocalRegistry(runs_dir / "registry"))
     # docker: each step runs in its component's image (images manifest or settings), otherwise as a subprocess.
     launcher = DockerLauncher(ImageResolver.from_settings(Settings())) if args.target == "docker" else None
     runner = LocalRunner(runs_dir, launcher=launcher, use_cache=not args.no_cache, stream_logs=not args.quiet)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from deepfake.pipelines.dag import Pipeline, PipelineDefinitionError
 from deepfake.pipelines.dag.loading import load_pipeline
+from deepfake.pipelines.registry import ModelRegistry
 from deepfake.pipelines.sagemaker.target import SageMakerTarget
 from deepfake.pipelines.settings import Settings
 
@@ -122,6 +123,26 @@ def run_on_sagemaker(args: argparse.Namespace, pipeline: Pipeline, arguments: Ma
         print(f"still {result.status} after {timeout:g}s; the execution goes on (follow it in SageMaker Studio or with")
         print(f"  aws sagemaker describe-pipeline-execution --pipeline-execution-arn {result.arn})")
         return EXIT_TIMED_OUT
+    return 0 if result.status == "Succeeded" else 1
+
+
+def run_in_local_mode(
+    args: argparse.Namespace, pipeline: Pipeline, arguments: Mapping[str, str], registry: ModelRegistry
+) -> int:
+    """The SDK's local mode; exit 0 when its execution succeeded, 1 when it failed."""
+    target = SageMakerTarget.from_settings(settings_from(args), local_mode=True)
+    from deepfake.pipelines.sagemaker.local_mode import run_local_mode
+
+    result = run_local_mode(pipeline, target, arguments, registry)
+    print(f"\n{pipeline.name} {result.execution_id} (sagemaker-local): {result.status}")
+    for name, status in result.steps.items():
+        print(f"  {name:<32} {status}")
+    for name, uri in result.outputs.items():
+        print(f"      {name}: {uri}")
+    for package in result.registered:
+        print(f"registered: {package}")
+    if result.failure_reason:
+        print(f"FAILED: {result.failure_reason}")
     return 0 if result.status == "Succeeded" else 1
 
 

@@ -190,24 +190,43 @@ def compile_pipeline(
     project_name: str | None = None,
 ) -> CompiledPipeline:
     """The SageMaker definition of `pipeline`; `overrides` replace parameter defaults (e.g. InputData's S3 URI)."""
-    parameters = sagemaker_parameters(pipeline, target)
-    values = {name: parameter.default for name, parameter in parameters.items()}
-    values.update(parse_overrides(parameters, overrides or {}))
-    pipeline.check_values(values)
+    parameters, values = parameter_values(pipeline, target, overrides or {})
     check_input_uris(pipeline, values)
     name = sagemaker_pipeline_name(pipeline, project_name)
     with offline():
-        compiler = _Compiler(pipeline, target, parameters, values)
-        sdk_pipeline = SageMakerPipeline(
-            name=name,
-            parameters=list(compiler.parameters.values()),
-            steps=compiler.compile_steps(),
-            sagemaker_session=compiler.session,
-        )
-        definition = json.loads(sdk_pipeline.definition())
+        definition = json.loads(sdk_pipeline(pipeline, target, parameters, values, name).definition())
     check_limits(definition, values)
     groups = tuple(sorted({step.model_group for step in pipeline.steps.values() if isinstance(step, RegisterStep)}))
     return CompiledPipeline(name=name, description=pipeline.description, definition=definition, model_groups=groups)
+
+
+def parameter_values(
+    pipeline: Pipeline, target: SageMakerTarget, overrides: Mapping[str, str]
+) -> tuple[dict[str, PipelineParameter], dict[str, Any]]:
+    """The pipeline's parameters with SageMaker's own, and their values: defaults, then `overrides`, all checked."""
+    parameters = sagemaker_parameters(pipeline, target)
+    values = {name: parameter.default for name, parameter in parameters.items()}
+    values.update(parse_overrides(parameters, overrides))
+    pipeline.check_values(values)
+    return parameters, values
+
+
+def sdk_pipeline(
+    pipeline: Pipeline,
+    target: SageMakerTarget,
+    parameters: Mapping[str, PipelineParameter],
+    values: Mapping[str, Any],
+    name: str,
+    session: PipelineSession | None = None,
+) -> SageMakerPipeline:
+    """The SDK's pipeline object: for its definition (the default, offline session) or for the SDK to run."""
+    compiler = _Compiler(pipeline, target, parameters, values, session)
+    return SageMakerPipeline(
+        name=name,
+        parameters=list(compiler.parameters.values()),
+        steps=compiler.compile_steps(),
+        sagemaker_session=compiler.session,
+    )
 
 
 def check_limits(definition: Mapping[str, Any], values: Mapping[str, Any]) -> None:
@@ -231,10 +250,11 @@ class _Compiler:
         target: SageMakerTarget,
         parameters: Mapping[str, PipelineParameter],
         values: Mapping[str, Any],
+        session: PipelineSession | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.target = target
-        self.session = PipelineSession(
+        self.session = session or PipelineSession(
             boto_session=offline_session(target.region),
             default_bucket=target.bucket,
             sagemaker_config={},  # no SDK defaults files: the definition depends on the DAG and settings only
@@ -265,8 +285,15 @@ class _Compiler:
     def compile_steps(self) -> list[Any]:
         """Top-level steps in the DAG's order; guarded steps live only inside their condition's branches."""
         for name in self._build_order():
-            self.built[name] = self._build(self.pipeline.steps[name])
-        return [self.built[name] for name in self.pipeline.topological_order() if self.pipeline.guard_of(name) is None]
+            step = self.pipeline.steps[name]
+            if isinstance(step, RegisterStep) and self.session.local_mode:
+                continue  # the SDK's local mode cannot register: sagemaker/local_mode.py registers after the run
+            self.built[name] = self._build(step)
+        return [
+            self.built[name]
+            for name in self.pipeline.topological_order()
+            if name in self.built and self.pipeline.guard_of(name) is None
+        ]
 
     def _build_order(self) -> list[str]:
         """Data producers first, and a condition after the steps of its branches (the SDK needs them built)."""
@@ -294,8 +321,8 @@ class _Compiler:
             return SageMakerConditionStep(
                 name=step.name,
                 conditions=self._conditions(step.condition),
-                if_steps=[self.built[name] for name in step.if_true],
-                else_steps=[self.built[name] for name in step.if_false],
+                if_steps=[self.built[name] for name in step.if_true if name in self.built],
+                else_steps=[self.built[name] for name in step.if_false if name in self.built],
             )
         if isinstance(step, FailStep):
             parts = [part if isinstance(part, str) else self._operand(part) for part in step.message]

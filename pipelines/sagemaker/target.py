@@ -14,6 +14,8 @@ class CompileError(PipelineDefinitionError):
     """The DAG or the settings cannot become a SageMaker pipeline; the message names the field and the fix."""
 
 
+LOCAL_REGION = "us-east-1"
+LOCAL_ROLE = "arn:aws:iam::000000000000:role/sagemaker-local"  # the SDK's local mode needs one and never uses it
 SETTING_FORMS = {
     "bucket": "an S3 bucket name (3-63 lowercase letters, digits, '.' and '-')",
     "pipeline_role_arn": "an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)",
@@ -40,10 +42,21 @@ class SageMakerTarget(BaseModel):
     training_checkpoints: bool
     job_retries: int
     job_retry_interval_seconds: int
+    local_mode: bool = False
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "SageMakerTarget":
-        """Every missing or malformed setting in one error, each with the variable that sets it (no AWS call)."""
+    def from_settings(cls, settings: Settings, local_mode: bool = False) -> "SageMakerTarget":
+        """Every missing or malformed setting in one error, each with the variable that sets it (no AWS call).
+
+        In the SDK's local mode nothing reaches SageMaker: the region and role need no value, and images may be local.
+        """
+        if local_mode:
+            settings = settings.model_copy(
+                update={
+                    "region": settings.region or boto3.Session().region_name or LOCAL_REGION,
+                    "pipeline_role_arn": settings.pipeline_role_arn or LOCAL_ROLE,
+                }
+            )
         region = settings.region or boto3.Session().region_name
         images = ImageResolver.from_settings(settings)
         needed = {
@@ -52,7 +65,8 @@ class SageMakerTarget(BaseModel):
             "DEEPFAKE_BUCKET=<bucket for step outputs>  # --bucket": settings.bucket,
             "DEEPFAKE_IMAGE_REGISTRY=<account>.dkr.ecr.<region>.amazonaws.com  # --image-registry; or push the images"
             f" (make build-components REGISTRY=...), which writes {settings.images_manifest}": images.manifest
-            or settings.image_registry,
+            or settings.image_registry
+            or local_mode,  # local mode runs the images tagged on this machine
         }
         missing = [f"  export {fix}" for fix, value in needed.items() if not value]
         if missing:
@@ -61,7 +75,8 @@ class SageMakerTarget(BaseModel):
             return cls(
                 region=region,
                 images=images,
-                **settings.model_dump(include=set(cls.model_fields) - {"region", "images"}),
+                local_mode=local_mode,
+                **settings.model_dump(include=set(cls.model_fields) - {"region", "images", "local_mode"}),
             )
         except ValidationError as exc:
             raise CompileError(
@@ -84,7 +99,7 @@ class SageMakerTarget(BaseModel):
         return self._registry_uri(self.images.resolve(target), target.name)
 
     def _registry_uri(self, uri: str, name: str) -> str:
-        if not REGISTRY_HOST.match(uri):
+        if not REGISTRY_HOST.match(uri) and not self.local_mode:
             raise CompileError(
                 f"image of '{name}' resolves to {uri}, which SageMaker cannot pull: push it (`make build-components"
                 " REGISTRY=<account>.dkr.ecr.<region>.amazonaws.com`, which writes the images manifest) or export"
