@@ -19,6 +19,7 @@ from typing import Any, TextIO
 import boto3
 from pydantic import BaseModel
 
+from deepfake.components.contract import ComponentKind
 from deepfake.components.dataset_files import DatasetFileError, resolve_inside
 from deepfake.pipelines.dag import ComponentStep, ConditionStep, ParamRef, Pipeline, RegisterStep
 from deepfake.pipelines.registry import ApprovalStatus, ModelRegistry
@@ -28,7 +29,7 @@ from deepfake.pipelines.sagemaker.compiler import (
     parameter_values,
     sdk_pipeline,
 )
-from deepfake.pipelines.sagemaker.offline import root_logging_kept
+from deepfake.pipelines.sagemaker.offline import quiet_sdk, root_logging_kept
 from deepfake.pipelines.sagemaker.target import SageMakerTarget
 
 with root_logging_kept():
@@ -58,14 +59,20 @@ def run_local_mode(
     out: TextIO = sys.stderr,
 ) -> LocalModeResult:
     """Compile `pipeline` onto a LocalPipelineSession, run it to its end, register what its gate passed."""
-    changed = {
-        "training_checkpoints": (target.training_checkpoints, False),
-        "sharded_inputs": (target.sharded_inputs, {}),
+    components = [step for step in pipeline.steps.values() if isinstance(step, ComponentStep)]
+    unsupported = {
+        "no training checkpoints (the SDK's local mode has none)": target.training_checkpoints
+        and any(step.component.kind is ComponentKind.TRAINING for step in components),
+        "no sharded inputs (the SDK's local mode has none)": any(
+            step.name in target.sharded_inputs for step in components
+        ),
+        "register steps register into the local registry after the run (the SDK's local mode cannot register)": any(
+            isinstance(step, RegisterStep) for step in pipeline.steps.values()
+        ),
     }
-    for setting, (current, local) in changed.items():
-        if current != local:
-            out.write(f"sagemaker-local: {setting} off (the SDK's local mode does not support it)\n")
-    local_target = target.model_copy(update={setting: local for setting, (_, local) in changed.items()})
+    for note in [note for note, applies in unsupported.items() if applies]:
+        out.write(f"sagemaker-local: {note}\n")
+    local_target = without_unsupported(target)
     parameters, values = parameter_values(pipeline, local_target, arguments)
     values[PROCESSING_INSTANCE_TYPE] = values[TRAINING_INSTANCE_TYPE] = LOCAL_INSTANCE
     boto_session = boto3.Session(region_name=target.region)
@@ -77,13 +84,18 @@ def run_local_mode(
         boto_session=boto_session, default_bucket=target.bucket, s3_endpoint_url=os.environ.get("AWS_ENDPOINT_URL")
     )
     session.sagemaker_config = TELEMETRY_OFF  # the SDK reports each create and start to an AWS bucket otherwise
-    with root_logging_kept():
+    with root_logging_kept(), quiet_sdk():  # the steps' containers still log as they run (docker compose's output)
         sdk = sdk_pipeline(pipeline, local_target, parameters, values, pipeline.name, session)
         sdk.create(role_arn=target.pipeline_role_arn)
         execution = sdk.start()
     result = _result(execution, session)
     result.registered = _register(pipeline, result, values, boto_session, registry)
     return result
+
+
+def without_unsupported(target: SageMakerTarget) -> SageMakerTarget:
+    """The SDK refuses checkpoint_s3_uri and ShardedByS3Key in local mode."""
+    return target.model_copy(update={"training_checkpoints": False, "sharded_inputs": {}})
 
 
 def _input_parameters(pipeline: Pipeline) -> list[str]:
@@ -126,7 +138,9 @@ def _result(execution: Any, session: LocalPipelineSession) -> LocalModeResult:
             outputs[f"{name}.model"] = job["ModelArtifacts"]["S3ModelArtifacts"]
         if "ProcessingJob" in metadata:
             job = session.sagemaker_client.describe_processing_job(metadata["ProcessingJob"]["Arn"])
-            for output in job.get("ProcessingOutputConfig", {}).get("Outputs", []):
+            listed = job.get("ProcessingOutputConfig", {}).get("Outputs", [])
+            # The SDK's step executor turns the list it stored into a dict by output name, in place.
+            for output in listed.values() if isinstance(listed, dict) else listed:
                 outputs[f"{name}.{output['OutputName']}"] = output["S3Output"]["S3Uri"]
     return LocalModeResult(
         execution_id=described["PipelineExecutionArn"],

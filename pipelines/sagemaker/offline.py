@@ -35,21 +35,29 @@ def offline() -> Iterator[None]:
     """
     saved_env = {name: os.environ.pop(name) for name in CREDENTIAL_ENV if name in os.environ}
     saved_session = boto3.DEFAULT_SESSION
-    sdk_logger = logging.getLogger("sagemaker")
-    saved_level = sdk_logger.level
     os.environ.update({name.upper(): value for name, value in OFFLINE_CREDENTIALS.items()})
     boto3.DEFAULT_SESSION = offline_session(None)
-    # Compiling logs what it drops from job requests and warns that a PipelineSession starts no jobs: expected here.
-    sdk_logger.setLevel(logging.ERROR)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
+        with quiet_sdk():
             yield
     finally:
         for name in CREDENTIAL_ENV:
             os.environ.pop(name, None)
         os.environ.update(saved_env)
         boto3.DEFAULT_SESSION = saved_session
+
+
+@contextmanager
+def quiet_sdk() -> Iterator[None]:
+    """Building steps logs what the SDK drops from job requests and warns that a PipelineSession starts no jobs."""
+    sdk_logger = logging.getLogger("sagemaker")
+    saved_level = sdk_logger.level
+    sdk_logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            yield
+    finally:
         sdk_logger.setLevel(saved_level)
 
 

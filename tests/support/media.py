@@ -1,6 +1,7 @@
 """Real test media: the scikit-image astronaut composited into frames and encoded as H.264."""
 
 import io
+import json
 import struct
 from functools import cache
 from pathlib import Path
@@ -81,3 +82,19 @@ def oversized_text_png() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8)).save(buffer, "PNG", pnginfo=info)
     return buffer.getvalue()
+
+
+def small_dfdc(root: Path) -> Path:
+    """Four originals with one fake each, plus a clip without a face and an unreadable entry, in DFDC's layout."""
+    metadata: dict[str, dict] = {}
+    for index in range(4):
+        face_clip(root / f"part0/real{index}.mp4", frames=8, face_height=50 + 6 * index)
+        face_clip(root / f"part0/fake{index}.mp4", frames=8, face_height=53 + 6 * index)
+        metadata[f"real{index}.mp4"] = {"label": "REAL", "split": "train", "original": None}
+        metadata[f"fake{index}.mp4"] = {"label": "FAKE", "split": "train", "original": f"real{index}.mp4"}
+    blank_clip(root / "part0/noface.mp4")
+    metadata["noface.mp4"] = {"label": "REAL", "split": "train"}
+    (root / "part0/corrupt.mp4").write_bytes(b"corrupt" * 50)
+    metadata["corrupt.mp4"] = {"label": "FAKE", "split": "train", "original": "real0.mp4"}
+    (root / "part0/metadata.json").write_text(json.dumps(metadata))
+    return root

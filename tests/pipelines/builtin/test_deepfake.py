@@ -9,25 +9,12 @@ from deepfake.pipelines.builtin.deepfake import build_pipeline
 from deepfake.pipelines.local.records import StepState
 from deepfake.pipelines.local.runner import LocalRunner
 from deepfake.pipelines.registry import LocalRegistry
-from tests.support.media import blank_clip, face_clip
+from tests.support.media import small_dfdc
 
 
 @pytest.fixture(scope="module")
 def dfdc(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Four originals with one fake each, plus an unreadable entry, in DFDC's metadata.json layout."""
-    root = tmp_path_factory.mktemp("dfdc")
-    metadata = {}
-    for index in range(4):
-        face_clip(root / f"part0/real{index}.mp4", frames=8, face_height=50 + 6 * index)
-        face_clip(root / f"part0/fake{index}.mp4", frames=8, face_height=53 + 6 * index)
-        metadata[f"real{index}.mp4"] = {"label": "REAL", "split": "train", "original": None}
-        metadata[f"fake{index}.mp4"] = {"label": "FAKE", "split": "train", "original": f"real{index}.mp4"}
-    blank_clip(root / "part0/noface.mp4")
-    metadata["noface.mp4"] = {"label": "REAL", "split": "train"}
-    (root / "part0/corrupt.mp4").write_bytes(b"corrupt" * 50)
-    metadata["corrupt.mp4"] = {"label": "FAKE", "split": "train", "original": "real0.mp4"}
-    (root / "part0/metadata.json").write_text(json.dumps(metadata))
-    return root
+    return small_dfdc(tmp_path_factory.mktemp("dfdc"))
 
 
 QUICK = {"FramesPerVideo": "3", "FaceSize": "48", "Epochs": "1", "BatchSize": "4", "EarlyStoppingPatience": "2"}
