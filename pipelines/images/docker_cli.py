@@ -57,6 +57,14 @@ class DockerCli:
     def remove_image(self, reference: str) -> None:
         self.capture(["image", "rm", reference])
 
+    def containers(self, name: str) -> set[str]:
+        """Ids of the containers, running or not, whose name contains `name`."""
+        return set(self.capture(["ps", "--all", "--quiet", "--no-trunc", "--filter", f"name={name}"]).split())
+
+    def remove_containers(self, ids: set[str]) -> None:
+        if ids:
+            self.capture(["rm", "--force", *sorted(ids)])
+
     def repo_digest(self, reference: str, repository: str) -> str:
         """The registry digest of a pushed image (`sha256:...`), as the registry reported it to the daemon."""
         for entry in self.inspect_image(reference).get("RepoDigests") or []:

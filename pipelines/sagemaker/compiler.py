@@ -1,4 +1,4 @@
-"""Compile a DAG to a SageMaker pipeline definition: the only module that imports `sagemaker` (SDK v2).
+"""Compile a DAG to a SageMaker pipeline definition (SDK v2; with local_mode.py, the only modules importing it).
 
 Processing components become ProcessingSteps on a generic `Processor`, training components TrainingSteps on a
 generic `Estimator`, report values PropertyFile + JsonGet, conditions ConditionSteps, fail steps FailSteps and

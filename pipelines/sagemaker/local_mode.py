@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from deepfake.components.contract import ComponentKind
 from deepfake.components.dataset_files import DatasetFileError, resolve_inside
 from deepfake.pipelines.dag import ComponentStep, ConditionStep, ParamRef, Pipeline, RegisterStep
+from deepfake.pipelines.images.docker_cli import DockerCli
 from deepfake.pipelines.registry import ApprovalStatus, ModelRegistry
 from deepfake.pipelines.sagemaker.compiler import (
     PROCESSING_INSTANCE_TYPE,
@@ -36,6 +37,7 @@ with root_logging_kept():
     from sagemaker.workflow.pipeline_context import LocalPipelineSession
 
 LOCAL_INSTANCE = "local"
+SDK_CONTAINER_NAME = "-algo-"  # the SDK names each step's container <random>-algo-<n>-<random>
 TELEMETRY_OFF = {"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}}
 
 
@@ -56,9 +58,11 @@ def run_local_mode(
     target: SageMakerTarget,
     arguments: Mapping[str, str],
     registry: ModelRegistry,
-    out: TextIO = sys.stderr,
+    out: TextIO | None = None,
+    docker: DockerCli | None = None,
 ) -> LocalModeResult:
     """Compile `pipeline` onto a LocalPipelineSession, run it to its end, register what its gate passed."""
+    out, docker = out or sys.stderr, docker or DockerCli()
     components = [step for step in pipeline.steps.values() if isinstance(step, ComponentStep)]
     unsupported = {
         "no training checkpoints (the SDK's local mode has none)": target.training_checkpoints
@@ -84,10 +88,14 @@ def run_local_mode(
         boto_session=boto_session, default_bucket=target.bucket, s3_endpoint_url=os.environ.get("AWS_ENDPOINT_URL")
     )
     session.sagemaker_config = TELEMETRY_OFF  # the SDK reports each create and start to an AWS bucket otherwise
-    with root_logging_kept(), quiet_sdk():  # the steps' containers still log as they run (docker compose's output)
-        sdk = sdk_pipeline(pipeline, local_target, parameters, values, pipeline.name, session)
-        sdk.create(role_arn=target.pipeline_role_arn)
-        execution = sdk.start()
+    earlier = docker.containers(SDK_CONTAINER_NAME)
+    try:
+        with root_logging_kept(), quiet_sdk():  # the steps' containers still log as they run (docker compose)
+            sdk = sdk_pipeline(pipeline, local_target, parameters, values, pipeline.name, session)
+            sdk.create(role_arn=target.pipeline_role_arn)
+            execution = sdk.start()
+    finally:  # the SDK leaves each step's exited container behind
+        docker.remove_containers(docker.containers(SDK_CONTAINER_NAME) - earlier)
     result = _result(execution, session)
     result.registered = _register(pipeline, result, values, boto_session, registry)
     return result

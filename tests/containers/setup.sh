@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything `make test-containers` needs on a fresh Debian bookworm machine, as root; each step is skipped when done:
-#   1. docker.io (dockerd), docker-registry and debootstrap from Debian;
+#   1. docker.io (dockerd), docker-registry, debootstrap and docker-compose (for sagemaker-local) from Debian;
 #   2. dockerd, started in the background when `docker info` fails (no systemd here);
 #   3. a registry on 127.0.0.1:5000 standing in for ECR (no auth, local storage);
 #   4. a base image built with debootstrap + `docker import`, because no base image can be pulled here. It carries
@@ -34,6 +34,7 @@ missing=()
 command -v dockerd >/dev/null || missing+=(docker.io)
 command -v docker-registry >/dev/null || missing+=(docker-registry)
 command -v debootstrap >/dev/null || missing+=(debootstrap)
+command -v docker-compose >/dev/null || missing+=(docker-compose)  # the SageMaker SDK's local mode calls it
 if ((${#missing[@]})); then
     say "installing ${missing[*]}"
     apt-get update -qq

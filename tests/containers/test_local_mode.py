@@ -9,9 +9,11 @@ import pytest
 
 from deepfake.pipelines.builtin.deepfake import build_pipeline
 from deepfake.pipelines.cli.main import main
+from deepfake.pipelines.images.docker_cli import DockerCli
 from deepfake.pipelines.local.records import StepState
 from deepfake.pipelines.local.runner import LocalRunner
 from deepfake.pipelines.registry import LocalRegistry
+from deepfake.pipelines.sagemaker.local_mode import SDK_CONTAINER_NAME
 from tests.support.media import small_dfdc
 
 BUCKET = "deepfake-local-mode"
@@ -60,6 +62,7 @@ def test_the_sdk_local_mode_gives_the_local_runners_splits_gate_and_metrics(
     assert abs(value(sdk_evaluation, AUC) - value(local_evaluation, AUC)) <= 0.25
     assert "quality-gate" in printed.out and ("FAILED: " in printed.out) != passed
 
+    assert DockerCli().containers(SDK_CONTAINER_NAME) == set(), "the SDK's exited step containers are removed"
     registered = LocalRegistry(tmp_path / "sdk-runs" / "registry").list("deepfake-detector")
     assert [package.source.split("/")[0] for package in registered] == (["sagemaker-local"] if passed else [])
     if passed:

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import boto3
 import pytest
+from sagemaker.config.config_schema import TELEMETRY_OPT_OUT_PATH
+from sagemaker.utils import resolve_value_from_config
 
 from deepfake.pipelines.builtin.deepfake import build_pipeline
 from deepfake.pipelines.sagemaker.compiler import parameter_values, sdk_pipeline
@@ -31,6 +33,7 @@ def test_on_a_local_session_the_register_step_is_left_for_after_the_run(aws: str
     steps = all_steps(definition)
     assert "register-model" not in steps and {"train-classifier", "quality-gate", "quality-gate-failed"} <= set(steps)
     assert steps["quality-gate"]["Arguments"]["IfSteps"] == []
+    assert resolve_value_from_config(config_path=TELEMETRY_OPT_OUT_PATH, sagemaker_session=session) is True
 
 
 def test_a_local_input_is_uploaded_without_what_leads_out_of_it(aws: str, tmp_path: Path) -> None:
