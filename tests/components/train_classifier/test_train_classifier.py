@@ -168,7 +168,7 @@ def test_training_lowers_the_loss_and_writes_a_model_that_reloads_identically(
 
     network, config = load_model(base / "model")
     assert config.architecture == "resnet18" and config.image_size == FACE_SIZE
-    assert re.fullmatch(r"train-classifier-1\.0\.0-[0-9a-f]{12}", config.version)
+    assert re.fullmatch(rf"train-classifier-{re.escape(COMPONENT.version)}-[0-9a-f]{{12}}", config.version)
     assert config.training["epochs_run"] == EPOCHS and config.training["stop_reason"] == "epochs"
     assert config.training["train_faces"] == 32 and config.training["validation_faces"] == 24
     assert config.training["best_epoch"] == metrics["best_epoch"]
