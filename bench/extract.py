@@ -73,6 +73,7 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=3)
     parser.add_argument("--face-height", type=int, default=200)
     parser.add_argument("--gop", type=int, default=250, help="keyframe interval: 250 is x264's default (10 s)")
+    parser.add_argument("--max-faces", type=int, default=4, help="extract-faces' max_faces (its default: 4)")
     args = parser.parse_args()
     settings = ExtractionSettings(
         frames_per_video=SAMPLED,
@@ -81,6 +82,8 @@ def main() -> None:
         jpeg_quality=95,
         min_score=0.5,
         max_frame_pixels=WIDTH * HEIGHT,
+        max_faces=args.max_faces,
+        align=True,
     )
     with tempfile.TemporaryDirectory() as folder, FaceDetector() as detector, Prober() as prober:
         root = Path(folder)
@@ -114,7 +117,7 @@ def main() -> None:
     sampled = sum(result.frames_sampled for result in results)
     print(
         f"{args.clips} clips of {FRAMES / FPS:g} s {WIDTH}x{HEIGHT} H.264 (keyframe every {args.gop} frames),"
-        f" {SAMPLED} frames each, face {args.face_height} px"
+        f" {SAMPLED} frames each, face {args.face_height} px, max_faces {args.max_faces}"
     )
     print(f"  decode only (decord batched)   {decode_s:7.2f} s")
     print(f"  extraction (decode+detect+crop+JPEG) {extract_s:7.2f} s   faces {faces}/{sampled}")

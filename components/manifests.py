@@ -70,10 +70,18 @@ class FaceRecord(_Row):
     frame_index: int = Field(ge=0)
     image: str = Field(description="JPEG path relative to the FaceDataset folder.")
     box: tuple[int, int, int, int] = Field(description="x, y, width, height of the detected face in the frame.")
-    score: float = Field(ge=0, le=1)
+    score: float = Field(ge=0, le=1, description="The detector's confidence.")
     label: Label | None = Field(description="Its video's label; null when the video is unlabeled.")
     group: str
     source_split: Split | None = None
+    track: int = Field(0, ge=0, description="The person: a video's faces of one track are one face across frames.")
+    keypoints: tuple[tuple[float, float], ...] = Field(
+        (),
+        description="BlazeFace's keypoints in frame pixels: right eye, left eye, nose tip, mouth, right ear, left ear.",
+    )
+    crop_keypoints: tuple[tuple[float, float], ...] = Field(
+        (), description="The same keypoints in the crop's pixels (after alignment, if any)."
+    )
 
 
 class LabelledFace(FaceRecord):
@@ -85,7 +93,7 @@ class LabelledFace(FaceRecord):
 def read_faces(folder: Path) -> list[FaceRecord]:
     """Every face of a FaceDataset, whether one host wrote it or several (one file a host)."""
     rows = [row for path in sorted(folder.glob("faces*.jsonl")) for row in read_jsonl(path, FaceRecord)]
-    return sorted(rows, key=lambda row: (row.video_id, row.frame_index))
+    return sorted(rows, key=lambda row: (row.video_id, row.frame_index, row.track))
 
 
 def safe_relative_path(root: Path, relative: str) -> Path:

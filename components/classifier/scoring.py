@@ -11,6 +11,8 @@ from torch import nn
 from torchvision.transforms import v2
 
 from deepfake.components.classifier.model import Aggregation, ModelConfig
+from deepfake.components.manifests import FaceRecord
+from deepfake.components.serve.schema import FrameScore, TrackScore
 
 
 def load_face(path: Path | BinaryIO, draft_size: int | None = None) -> Image.Image:
@@ -62,3 +64,36 @@ def aggregate(probabilities: Sequence[float], how: Aggregation) -> float:
         return float(values.max())
     top = np.sort(values)[-max(1, values.size // 4) :]
     return float(top.mean())
+
+
+def person_probabilities(faces: Sequence[FrameScore], how: Aggregation) -> dict[int, float]:
+    """Each track's probability_fake, its faces aggregated as a video's. The video's is the highest: a fake person
+    among real ones is a fake video (the DFDC winners scored each face and took the most suspicious person)."""
+    by_track: dict[int, list[float]] = {}
+    for face in faces:
+        by_track.setdefault(face.track, []).append(face.probability_fake)
+    if not by_track:
+        raise ValueError("cannot aggregate a video with no scored frames")
+    return {track: aggregate(values, how) for track, values in sorted(by_track.items())}
+
+
+def score_people(faces: Sequence[FrameScore], how: Aggregation, threshold: float) -> tuple[float, list[TrackScore]]:
+    """The video's probability_fake and each person, most suspicious first; a person's box is its largest face's."""
+    people = person_probabilities(faces, how)
+    tracks = [
+        TrackScore(
+            track=track,
+            label=verdict_label(probability, threshold),
+            probability_fake=round(probability, 6),
+            faces=len(scored := [face for face in faces if face.track == track]),
+            frames=sorted({face.frame_index for face in scored}),
+            box=max((face.box for face in scored if face.box), key=lambda box: box[2] * box[3], default=None),
+        )
+        for track, probability in sorted(people.items(), key=lambda item: (-item[1], item[0]))
+    ]
+    return max(people.values()), tracks
+
+
+def face_score(face: FaceRecord, probability: float) -> FrameScore:
+    """A FaceDataset row with its probability_fake, as serving reports a face."""
+    return FrameScore(frame_index=face.frame_index, probability_fake=float(probability), box=face.box, track=face.track)

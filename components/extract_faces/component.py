@@ -1,4 +1,4 @@
-"""extract-faces: for each video, N evenly spaced frames (one batched decord read), the best face per frame.
+"""extract-faces: for each video, N evenly spaced frames (one batched decord read), every face, tracked and aligned.
 
 Parallel over the machine's cores (one detector a worker process). Shardable as SageMaker scales processing: with
 several instances each takes its share — every `num_hosts`-th video when the videos input is fully replicated, or
@@ -57,6 +57,8 @@ class Params(BaseModel):
     max_frame_pixels: int = Field(
         3840 * 2160, ge=64 * 64, description="Videos with larger frames are rejected (memory and decode-time guard)."
     )
+    max_faces: int = Field(4, ge=1, le=16, description="Most faces kept a frame (the best scores), each in its track.")
+    align: bool = Field(True, description="Rotate each crop so the eyes are level, sized by the eye distance.")
     workers: int | None = Field(None, ge=1, le=256, description="Worker processes; default: the machine's cores.")
     input_distribution: Literal["FullyReplicated", "ShardedByS3Key"] = Field(
         "FullyReplicated", description="How SageMaker distributes the videos input across instances."
@@ -197,7 +199,7 @@ def _write_dataset(output: Path, results: list[VideoResult], ctx: RunContext, el
 
 COMPONENT = Component(
     name="extract-faces",
-    version="1.2.0",
+    version="2.0.0",
     kind=ComponentKind.PROCESSING,
     image="deepfake/extract-faces",
     description=__doc__.split("\n")[0],

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from deepfake.components.faces.crop import encode_jpeg, square_crop
-from deepfake.components.faces.detection import FaceDetector, best_faces
+from deepfake.components.faces.crop import encode_jpeg, face_crop
+from deepfake.components.faces.detection import FaceDetector
 from deepfake.components.faces.probing import Prober
 from deepfake.components.faces.sampling import (
     VideoReadError,
@@ -16,6 +16,7 @@ from deepfake.components.faces.sampling import (
     open_video,
     read_frames,
 )
+from deepfake.components.faces.tracking import track_faces
 from deepfake.components.manifests import FaceRecord, VideoRecord, safe_relative_path
 
 
@@ -28,6 +29,8 @@ class ExtractionSettings(BaseModel):
     jpeg_quality: int
     min_score: float
     max_frame_pixels: int
+    max_faces: int
+    align: bool
 
 
 class VideoResult(BaseModel):
@@ -62,24 +65,27 @@ def extract_video(
     except VideoReadError as exc:
         return result.model_copy(update={"rejected": str(exc)})
     faces = []
-    for index, frame, best in zip(indices, frames, best_faces(detector, frames), strict=True):
-        if best is None:
-            continue
-        image = f"faces/{record.id}/{index:06d}.jpg"
-        crop = square_crop(frame, best, settings.margin, settings.face_size)
-        _write_atomically(safe_relative_path(output, image), encode_jpeg(crop, settings.jpeg_quality))
-        faces.append(
-            FaceRecord(
-                video_id=record.id,
-                frame_index=index,
-                image=image,
-                box=(best.x, best.y, best.width, best.height),
-                score=round(best.score, 6),
-                label=record.label,
-                group=record.group,
-                source_split=record.source_split,
+    for index, frame, tracked in zip(indices, frames, track_faces(detector, frames, settings.max_faces), strict=True):
+        for person in tracked:
+            image = f"faces/{record.id}/{index:06d}-{person.track}.jpg"
+            crop, crop_keypoints = face_crop(frame, person.face, settings.margin, settings.face_size, settings.align)
+            _write_atomically(safe_relative_path(output, image), encode_jpeg(crop, settings.jpeg_quality))
+            box = person.face
+            faces.append(
+                FaceRecord(
+                    video_id=record.id,
+                    frame_index=index,
+                    image=image,
+                    box=(box.x, box.y, box.width, box.height),
+                    score=round(box.score, 6),
+                    label=record.label,
+                    group=record.group,
+                    source_split=record.source_split,
+                    track=person.track,
+                    keypoints=box.keypoints,
+                    crop_keypoints=crop_keypoints,
+                )
             )
-        )
     rejected = None if faces else f"no face found in any of the {len(indices)} sampled frames"
     return result.model_copy(update={"frames_sampled": len(indices), "faces": faces, "rejected": rejected})
 

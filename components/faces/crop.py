@@ -1,15 +1,57 @@
-"""Square face crops with a margin, padded at frame edges so the face stays centred."""
+"""Square face crops with a margin, padded at frame edges so the face stays centred; aligned on the eyes or not.
+
+Training, evaluation, batch scoring and serving all crop here, so a model always sees the crops it was trained on.
+"""
+
+import math
 
 import cv2
 import numpy as np
 
-from deepfake.components.faces.detection import FaceBox
+from deepfake.components.faces.detection import FaceBox, Point
+
+# A BlazeFace box is about this many eye distances wide (measured on the test faces, 66-151 px: 2.32-2.67): an
+# aligned crop is scaled by the eye distance, which, unlike the box, does not grow when the head is tilted.
+BOX_PER_EYE_DISTANCE = 2.5
+
+
+def face_crop(
+    frame: np.ndarray, face: FaceBox, margin: float, size: int, align: bool = False
+) -> tuple[np.ndarray, tuple[Point, ...]]:
+    """The crop, and the face's keypoints in its pixels. Aligned: rotated about the face's centre so that the eye
+    line is level, the side `BOX_PER_EYE_DISTANCE` eye distances (plus the margin); otherwise `square_crop`."""
+    if not align or len(face.keypoints) < 2:
+        side = _side(max(face.width, face.height), margin)
+        centre_x, centre_y = face.centre
+        left, top = round(centre_x - side / 2), round(centre_y - side / 2)
+        scale = size / side
+        points = tuple(((x - left) * scale, (y - top) * scale) for x, y in face.keypoints)
+        return square_crop(frame, face, margin, size), _rounded(points)
+    (right_x, right_y), (left_x, left_y) = face.keypoints[:2]  # the person's right eye is on the image's left
+    eye_distance = math.hypot(left_x - right_x, left_y - right_y)
+    side = _side(max(2.0, BOX_PER_EYE_DISTANCE * eye_distance), margin)
+    angle = math.degrees(math.atan2(left_y - right_y, left_x - right_x))
+    centre = face.centre
+    matrix = cv2.getRotationMatrix2D(centre, angle, 1.0)
+    matrix[:, 2] += np.array([side / 2 - centre[0], side / 2 - centre[1]])  # the face's centre to the crop's
+    square = cv2.warpAffine(frame, matrix, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    interpolation = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
+    crop = cv2.resize(square, (size, size), interpolation=interpolation)
+    scale = size / side
+    points = tuple(
+        (
+            (matrix[0, 0] * x + matrix[0, 1] * y + matrix[0, 2]) * scale,
+            (matrix[1, 0] * x + matrix[1, 1] * y + matrix[1, 2]) * scale,
+        )
+        for x, y in face.keypoints
+    )
+    return crop, _rounded(points)
 
 
 def square_crop(frame: np.ndarray, box: FaceBox, margin: float, size: int) -> np.ndarray:
     """A square of side `max(w, h) * (1 + 2 * margin)` centred on the face, resized to `size` x `size`."""
-    side = max(2, round(max(box.width, box.height) * (1 + 2 * margin)))
-    centre_x, centre_y = box.x + box.width / 2, box.y + box.height / 2
+    side = _side(max(box.width, box.height), margin)
+    centre_x, centre_y = box.centre
     left, top = round(centre_x - side / 2), round(centre_y - side / 2)
     height, width = frame.shape[:2]
     pad = max(0, -left, -top, left + side - width, top + side - height)
@@ -26,3 +68,11 @@ def encode_jpeg(rgb: np.ndarray, quality: int = 95) -> bytes:
     if not ok:
         raise ValueError("JPEG encoding failed")
     return encoded.tobytes()
+
+
+def _side(face_side: float, margin: float) -> int:
+    return max(2, round(face_side * (1 + 2 * margin)))
+
+
+def _rounded(points: tuple[Point, ...]) -> tuple[Point, ...]:
+    return tuple((round(x, 2), round(y, 2)) for x, y in points)

@@ -4,13 +4,15 @@ Measured on 1080p frames (bench and tests): the full-range model on the whole fr
 ~12 ms but misses many at 64-80 px; the short-range model on 480 px tiles with 50% overlap finds every face from 56 px
 in ~125 ms. So the whole frame goes first and tiles only when it finds nothing.
 
-Within a video the face moves little between sampled frames: given the previous frame's face, the short-range model
-on a region three times its size finds it again in ~3 ms (and at a higher effective resolution), falling back to
-the full search when it does not. A video's crops therefore follow one person.
+Within a video a face moves little between sampled frames: given the previous frame's faces, the short-range model
+on a region three times each one's size finds it again in ~3 ms (and at a higher effective resolution). The whole
+frame is searched as well when fewer faces were found that way than are wanted, or none. Each face carries
+BlazeFace's six keypoints (right eye, left eye, nose tip, mouth centre, right ear, left ear: the person's own right
+and left) in frame pixels; `faces/tracking.py` links the faces of consecutive frames into people.
 """
 
 import os
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +30,10 @@ ROI_SCALE = 3
 ROI_MIN_SIDE = 128
 
 
+Point = tuple[float, float]
+KEYPOINT_NAMES = ("right_eye", "left_eye", "nose_tip", "mouth", "right_ear", "left_ear")
+
+
 @dataclass(frozen=True)
 class FaceBox:
     x: int
@@ -35,6 +41,11 @@ class FaceBox:
     width: int
     height: int
     score: float
+    keypoints: tuple[Point, ...] = ()
+
+    @property
+    def centre(self) -> Point:
+        return self.x + self.width / 2, self.y + self.height / 2
 
     def iou(self, other: "FaceBox") -> float:
         left, top = max(self.x, other.x), max(self.y, other.y)
@@ -53,22 +64,26 @@ class FaceDetector:
         self._whole = _create("full_range", min_score)
         self._tiles = _create("short_range", min_score)
 
-    def detect(self, frame: np.ndarray, near: FaceBox | None = None) -> list[FaceBox]:
-        """Faces in an RGB uint8 frame, best first; `near` (the last frame's face) narrows the search."""
+    def detect(self, frame: np.ndarray, near: Sequence[FaceBox] = (), max_faces: int = 1) -> list[FaceBox]:
+        """Up to `max_faces` faces in an RGB uint8 frame, best first; `near` (the last frame's faces) are looked for
+        in their regions first, and the whole frame is searched only when that found fewer than `max_faces`."""
         height, width = frame.shape[:2]
-        if near is not None:
-            side = max(ROI_MIN_SIDE, ROI_SCALE * max(near.width, near.height))
-            left = int(min(max(0, near.x + near.width / 2 - side / 2), max(0, width - side)))
-            top = int(min(max(0, near.y + near.height / 2 - side / 2), max(0, height - side)))
-            faces = _run(self._tiles, frame[top : top + side, left : left + side], left, top)
-            if faces:
-                return suppress_overlaps(faces)
-        faces = _run(self._whole, frame, 0, 0)
-        if not faces and max(height, width) > self.tile_size:
-            for top, left in tile_origins(height, width, self.tile_size):
-                tile = frame[top : top + self.tile_size, left : left + self.tile_size]
-                faces.extend(_run(self._tiles, tile, left, top))
-        return suppress_overlaps(faces)
+        faces: list[FaceBox] = []
+        for face in near:
+            side = max(ROI_MIN_SIDE, ROI_SCALE * max(face.width, face.height))
+            left = int(min(max(0, face.x + face.width / 2 - side / 2), max(0, width - side)))
+            top = int(min(max(0, face.y + face.height / 2 - side / 2), max(0, height - side)))
+            found = suppress_overlaps(_run(self._tiles, frame[top : top + side, left : left + side], left, top))
+            faces.extend(found[:1])
+        faces = suppress_overlaps(faces)
+        if len(faces) < max_faces:
+            whole = _run(self._whole, frame, 0, 0)
+            if not whole and not faces and max(height, width) > self.tile_size:
+                for top, left in tile_origins(height, width, self.tile_size):
+                    tile = frame[top : top + self.tile_size, left : left + self.tile_size]
+                    whole.extend(_run(self._tiles, tile, left, top))
+            faces = suppress_overlaps(faces + whole)
+        return faces[:max_faces]
 
     def close(self) -> None:
         self._whole.close()
@@ -79,18 +94,6 @@ class FaceDetector:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def best_faces(detector: FaceDetector, frames: Iterable[np.ndarray]) -> list[FaceBox | None]:
-    """The best face of each frame in order, each search narrowed to the last face found (frames of one video)."""
-    found: list[FaceBox | None] = []
-    last = None
-    for frame in frames:
-        faces = detector.detect(frame, near=last)
-        if faces:
-            last = faces[0]
-        found.append(faces[0] if faces else None)
-    return found
 
 
 def tile_origins(height: int, width: int, tile: int) -> list[tuple[int, int]]:
@@ -124,9 +127,15 @@ def _create(name: ModelName, min_score: float) -> MediaPipeDetector:
 
 def _run(detector: MediaPipeDetector, image: np.ndarray, left: int, top: int) -> list[FaceBox]:
     result = detector.detect(Image(image_format=ImageFormat.SRGB, data=np.ascontiguousarray(image)))
+    height, width = image.shape[:2]
     faces = []
     for detection in result.detections:
         box = detection.bounding_box
         score = float(detection.categories[0].score) if detection.categories else 0.0
-        faces.append(FaceBox(box.origin_x + left, box.origin_y + top, box.width, box.height, min(score, 1.0)))
+        keypoints = tuple(
+            (round(point.x * width + left, 2), round(point.y * height + top, 2)) for point in detection.keypoints or ()
+        )
+        faces.append(
+            FaceBox(box.origin_x + left, box.origin_y + top, box.width, box.height, min(score, 1.0), keypoints)
+        )
     return faces

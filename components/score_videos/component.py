@@ -18,7 +18,7 @@ from deepfake.components import Component, ComponentKind, InputSpec, OutputSpec,
 from deepfake.components.artifacts import JSON_REPORT
 from deepfake.components.classifier.crops import locate_crops, open_model, score_crops
 from deepfake.components.classifier.model import MODEL_ARTIFACT, Aggregation, ModelConfig
-from deepfake.components.classifier.scoring import aggregate, verdict_label
+from deepfake.components.classifier.scoring import face_score, score_people, verdict_label
 from deepfake.components.manifests import (
     FACE_DATASET,
     VIDEO_MANIFEST,
@@ -30,6 +30,7 @@ from deepfake.components.manifests import (
 )
 from deepfake.components.score_videos.report import SUMMARY_FILE, summary_document, write_summary
 from deepfake.components.score_videos.verdicts import UNSCORABLE, VIDEO_VERDICTS, Verdict, write_verdicts
+from deepfake.components.serve.schema import FrameScore
 
 log = logging.getLogger(__name__)
 
@@ -127,18 +128,25 @@ def judge(
     min_faces: int,
 ) -> list[Verdict]:
     """One verdict a manifest video, sorted by id; the label is decided on the unrounded probability."""
-    scores: dict[str, list[float]] = defaultdict(list)
+    scores: dict[str, list[FrameScore]] = defaultdict(list)
     for face, probability in zip(faces, probabilities, strict=True):
-        scores[face.video_id].append(float(probability))
+        scores[face.video_id].append(face_score(face, probability))
     verdicts = []
     for video in sorted(videos, key=lambda record: record.id):
         found = scores.get(video.id, [])
         common = {"video_id": video.id, "path": video.path, "aggregation": aggregation, "threshold": threshold}
         if len(found) >= min_faces:
-            probability = aggregate(found, aggregation)
-            label = verdict_label(probability, threshold)
+            probability, people = score_people(found, aggregation, threshold)
             verdicts.append(
-                Verdict(**common, label=label, probability_fake=round(probability, 6), faces_scored=len(found))
+                Verdict(
+                    **common,
+                    label=verdict_label(probability, threshold),
+                    probability_fake=round(probability, 6),
+                    faces_scored=len(found),
+                    people=len(people),
+                    suspect_track=people[0].track,
+                    tracks=people,
+                )
             )
             continue
         if found:
@@ -153,7 +161,7 @@ def judge(
 
 COMPONENT = Component(
     name="score-videos",
-    version="1.0.0",
+    version="2.0.0",
     kind=ComponentKind.PROCESSING,
     image="deepfake/score-videos",
     description=__doc__.splitlines()[0],

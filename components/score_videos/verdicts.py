@@ -11,10 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from deepfake.components.artifacts import ArtifactType
 from deepfake.components.classifier.model import Aggregation
 from deepfake.components.manifests import write_jsonl
+from deepfake.components.serve.schema import TrackScore
 
 VERDICTS_JSONL = "verdicts.jsonl"
 VERDICTS_CSV = "verdicts.csv"
 UNSCORABLE = "UNSCORABLE"
+NESTED = ("tracks",)  # one row a video in the CSV: the people are in the JSONL
 VerdictLabel = Literal["REAL", "FAKE", "UNSCORABLE"]
 
 VIDEO_VERDICTS = ArtifactType(
@@ -37,16 +39,22 @@ class Verdict(BaseModel):
     aggregation: Aggregation
     threshold: float = Field(gt=0, lt=1, description="FAKE at or above this probability_fake.")
     reason: str | None = Field(None, description="Why the video is UNSCORABLE.")
+    people: int = Field(0, ge=0, description="Tracks (people) scored.")
+    suspect_track: int | None = Field(None, description="The most suspicious person, whose probability is the video's.")
+    tracks: list[TrackScore] = Field(
+        default_factory=list, description="Each person, most suspicious first (JSONL only)."
+    )
 
 
 def write_verdicts(folder: Path, verdicts: Sequence[Verdict]) -> None:
     write_jsonl(folder / VERDICTS_JSONL, verdicts)
     temporary = folder / f".{VERDICTS_CSV}.tmp"
     with temporary.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(Verdict.model_fields))
+        writer = csv.DictWriter(handle, fieldnames=[name for name in Verdict.model_fields if name not in NESTED])
         writer.writeheader()
         for verdict in verdicts:
-            writer.writerow({key: "" if value is None else value for key, value in verdict.model_dump().items()})
+            row = verdict.model_dump(exclude=set(NESTED))
+            writer.writerow({key: "" if value is None else value for key, value in row.items()})
         handle.flush()
         os.fsync(handle.fileno())
     temporary.replace(folder / VERDICTS_CSV)

@@ -5,5 +5,5 @@ import, for the image build and the compiler.
 """
 
 NAME = "serve"
-VERSION = "1.0.0"
+VERSION = "2.0.0"
 IMAGE = "deepfake/serve"

@@ -1,7 +1,8 @@
 """From request bytes to a verdict, in process: the same sampling, detection, crops and scoring as the pipeline.
 
-A face is cropped exactly as extract-faces crops it and goes through the same JPEG encoding and decoding before
-scoring, so a video scored here gets the frame probabilities evaluate-model would give it.
+Every face is tracked and cropped exactly as extract-faces does it and goes through the same JPEG encoding and
+decoding before scoring, so a video scored here gets the face probabilities evaluate-model would give it; the
+verdict is its most suspicious person's, and lists every person.
 """
 
 import io
@@ -18,17 +19,18 @@ from PIL import Image, UnidentifiedImageError
 from deepfake.components.artifacts import ArtifactError, unpack_archive
 from deepfake.components.classifier.model import CONFIG_FILE, WEIGHTS_FILE, load_model
 from deepfake.components.classifier.scoring import (
-    aggregate,
     eval_transform,
     load_face,
     predict_probabilities,
+    score_people,
     verdict_label,
 )
 from deepfake.components.contract import MODEL_ARCHIVE
-from deepfake.components.faces.crop import encode_jpeg, square_crop
-from deepfake.components.faces.detection import FaceBox, FaceDetector, best_faces
+from deepfake.components.faces.crop import encode_jpeg, face_crop
+from deepfake.components.faces.detection import FaceBox, FaceDetector
 from deepfake.components.faces.probing import Prober
 from deepfake.components.faces.sampling import VideoReadError, evenly_spaced, open_video, read_frames
+from deepfake.components.faces.tracking import track_faces
 from deepfake.components.serve.schema import FrameScore, InputKind, Verdict
 from deepfake.components.serve.settings import ServeSettings
 
@@ -65,40 +67,55 @@ class Predictor:
     def predict_video(self, path: Path) -> Verdict:
         with self._lock:
             frames, indices = self._read_video(path)
-            boxes = best_faces(self.detector, frames)
-            found = [(index, frame, box) for index, frame, box in zip(indices, frames, boxes, strict=True) if box]
+            tracked = track_faces(self.detector, frames, self.settings.max_faces)
+            found = [
+                (index, frame, person)
+                for index, frame, people in zip(indices, frames, tracked, strict=True)
+                for person in people
+            ]
             if not found:
                 raise InputError(
                     422,
                     f"no face found in any of the {len(indices)} sampled frames: this model scores faces; send a"
                     " video where a face is visible (at least ~56 px tall)",
                 )
-            crops = [square_crop(frame, box, self.settings.margin, self.config.image_size) for _, frame, box in found]
-            scores = self._score(crops)
+            scores = self._score([self._crop(frame, person.face) for _, frame, person in found])
             frame_scores = [
-                FrameScore(frame_index=index, probability_fake=float(score), box=(box.x, box.y, box.width, box.height))
-                for (index, _, box), score in zip(found, scores, strict=True)
+                FrameScore(
+                    frame_index=index,
+                    probability_fake=float(score),
+                    box=(person.face.x, person.face.y, person.face.width, person.face.height),
+                    track=person.track,
+                )
+                for (index, _, person), score in zip(found, scores, strict=True)
             ]
             return self._verdict("video", frame_scores, frames_sampled=len(indices))
 
     def predict_image(self, data: bytes, kind: Literal["image", "face"]) -> Verdict:
-        """`image` is a frame (the face is detected and cropped); `face` is already a crop (scored as it is)."""
+        """`image` is a frame (its faces are detected and cropped); `face` is already a crop (scored as it is)."""
         with self._lock:
             rgb = self._decode_image(data)
-            box: FaceBox | None = None
-            crop = rgb
-            if kind == "image":
-                (box,) = best_faces(self.detector, [rgb])
-                if box is None:
-                    raise InputError(
-                        422,
-                        "no face found in the image: send a frame with a visible face, or a face crop with the"
-                        " header X-Amzn-SageMaker-Custom-Attributes: input=face",
-                    )
-                crop = square_crop(rgb, box, self.settings.margin, self.config.image_size)
-            (score,) = self._score([crop])
-            shown = (box.x, box.y, box.width, box.height) if box else None
-            return self._verdict(kind, [FrameScore(frame_index=0, probability_fake=float(score), box=shown)], 1)
+            if kind == "face":
+                (score,) = self._score([rgb])
+                return self._verdict(kind, [FrameScore(frame_index=0, probability_fake=float(score))], 1)
+            faces = self.detector.detect(rgb, max_faces=self.settings.max_faces)
+            if not faces:
+                raise InputError(
+                    422,
+                    "no face found in the image: send a frame with a visible face, or a face crop with the"
+                    " header X-Amzn-SageMaker-Custom-Attributes: input=face",
+                )
+            scores = self._score([self._crop(rgb, face) for face in faces])
+            frame_scores = [
+                FrameScore(
+                    frame_index=0,
+                    probability_fake=float(score),
+                    box=(face.x, face.y, face.width, face.height),
+                    track=track,
+                )
+                for track, (face, score) in enumerate(zip(faces, scores, strict=True))
+            ]
+            return self._verdict(kind, frame_scores, 1)
 
     def close(self) -> None:
         self.detector.close()
@@ -172,13 +189,16 @@ class Predictor:
             # ValueError: Pillow's own limits, e.g. a zTXt or iCCP chunk that decompresses past MAX_TEXT_CHUNK.
             raise InputError(400, f"the body is not a readable JPEG or PNG image ({exc})") from exc
 
+    def _crop(self, frame: np.ndarray, face: FaceBox) -> np.ndarray:
+        return face_crop(frame, face, self.settings.margin, self.config.image_size, self.settings.align)[0]
+
     def _score(self, crops: list[np.ndarray]) -> np.ndarray:
         faces = [load_face(io.BytesIO(encode_jpeg(crop, self.settings.jpeg_quality))) for crop in crops]
         batch = torch.stack([self.transform(face) for face in faces])
         return predict_probabilities(self.network, batch)
 
     def _verdict(self, kind: InputKind, frame_scores: list[FrameScore], frames_sampled: int) -> Verdict:
-        probability = aggregate([frame.probability_fake for frame in frame_scores], self.config.aggregation)
+        probability, tracks = score_people(frame_scores, self.config.aggregation, self.config.threshold)
         return Verdict(
             label=verdict_label(probability, self.config.threshold),
             probability_fake=round(probability, 6),
@@ -188,6 +208,7 @@ class Predictor:
             frames_sampled=frames_sampled,
             faces_found=len(frame_scores),
             frame_scores=frame_scores,
+            tracks=tracks,
             model_version=self.config.version,
             model_package=self.settings.model_package,
         )

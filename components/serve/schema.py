@@ -24,9 +24,23 @@ class FrameScore(BaseModel):
     frame_index: int = Field(ge=0)
     probability_fake: float = Field(ge=0, le=1)
     box: tuple[int, int, int, int] | None = Field(None, description="x, y, width, height of the face in the frame")
+    track: int = Field(0, ge=0, description="The person this face is (its track)")
+
+
+class TrackScore(BaseModel):
+    """One person of the video: its faces aggregated as the model aggregates a video's."""
+
+    track: int = Field(ge=0)
+    label: Literal["REAL", "FAKE"]
+    probability_fake: float = Field(ge=0, le=1)
+    faces: int = Field(ge=1, description="Faces of this person scored")
+    frames: list[int] = Field(description="The sampled frames the person is in")
+    box: tuple[int, int, int, int] | None = Field(None, description="Its most confident face's box")
 
 
 class Verdict(BaseModel):
+    """The video's fields are its most suspicious person's: a fake person among real ones makes a fake video."""
+
     label: Literal["REAL", "FAKE"]
     probability_fake: float = Field(ge=0, le=1)
     threshold: float = Field(gt=0, lt=1)
@@ -35,5 +49,6 @@ class Verdict(BaseModel):
     frames_sampled: int = Field(ge=1)
     faces_found: int = Field(ge=1)
     frame_scores: list[FrameScore]
+    tracks: list[TrackScore] = Field(default_factory=list, description="Each person, most suspicious first")
     model_version: str
     model_package: str

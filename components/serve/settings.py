@@ -38,6 +38,8 @@ class ServeSettings(BaseSettings):
     model_package: str = Field("", description="Registry package served (group/version), echoed in every verdict.")
     frames_per_video: int = Field(16, ge=1, le=300, description="Evenly spaced frames scored from a video.")
     margin: float = Field(EXTRACTION.margin, ge=0, le=1, description="Face crop margin: as extract-faces cropped.")
+    align: bool = Field(EXTRACTION.align, description="Crops aligned on the eyes: as extract-faces cropped.")
+    max_faces: int = Field(EXTRACTION.max_faces, ge=1, le=16, description="Most faces (people) scored a frame.")
     jpeg_quality: int = Field(EXTRACTION.jpeg_quality, ge=50, le=100, description="As extract-faces encoded crops.")
     min_score: float = Field(EXTRACTION.min_score, gt=0, lt=1)
     max_body_bytes: int = Field(6 * MIB, ge=1024, description="Largest request body (SageMaker's limit is 6 MiB).")

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from deepfake.components.faces.crop import square_crop
-from deepfake.components.faces.detection import FaceDetector, best_faces
+from deepfake.components.faces.crop import face_crop
+from deepfake.components.faces.detection import FaceDetector
 from deepfake.components.manifests import FaceRecord, write_jsonl
 from deepfake.components.runtime import main
 from deepfake.components.train_classifier.component import COMPONENT as TRAIN_CLASSIFIER
@@ -30,9 +30,9 @@ def _crops(swap: bool, count: int, offset: int) -> list[np.ndarray]:
     with FaceDetector() as detector:
         for i in range(offset, offset + count):
             frame = face_frame(320, 240, 50 + 3 * (i % 8), (11 * i) % 120, (7 * i) % 60)[..., order]
-            (box,) = best_faces(detector, [frame])
-            assert box is not None, "the test frames must show a face"
-            crops.append(square_crop(frame, box, 0.3, FACE_SIZE))
+            faces = detector.detect(frame)
+            assert faces, "the test frames must show a face"
+            crops.append(face_crop(frame, faces[0], 0.3, FACE_SIZE, align=True)[0])
     return crops
 
 

@@ -56,6 +56,21 @@ def face_clip(
     return path
 
 
+def two_people(shift: int = 0, hide_right: bool = False) -> np.ndarray:
+    """Two astronauts side by side in a 640x240 frame, the right one with swapped colours (the test detector's
+    FAKE), both `shift` px further right; `hide_right` leaves only the left one."""
+    left = face_frame(320, 240, 70, 40 + shift, 40)
+    right = face_frame(320, 240, 70, 60 + shift, 50)[..., ::-1]
+    if hide_right:
+        right = np.full_like(right, 90)
+    return np.ascontiguousarray(np.concatenate([left, right], axis=1))
+
+
+def two_people_clip(path: Path, frames: int = 12) -> Path:
+    write_h264(path, (two_people(shift=2 * index) for index in range(frames)), fps=25)
+    return path
+
+
 def blank_clip(path: Path, frames: int = 20, width: int = 160, height: int = 120) -> Path:
     """A clip with no face in it."""
     write_h264(path, (np.full((height, width, 3), 40 + 5 * i, np.uint8) for i in range(frames)))

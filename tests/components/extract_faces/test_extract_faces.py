@@ -12,7 +12,7 @@ import pytest
 from deepfake.components.extract_faces.component import COMPONENT
 from deepfake.components.manifests import RejectedVideo, VideoRecord, read_faces, read_jsonl, write_jsonl
 from deepfake.components.runtime import main
-from tests.support.media import blank_clip, face_clip
+from tests.support.media import blank_clip, face_clip, two_people_clip
 
 
 def record(path: str, label: int = 0, group: str | None = None, split: str | None = None) -> VideoRecord:
@@ -49,7 +49,13 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[VideoR
 
 
 def run_extraction(
-    base: Path, root: Path, records: list[VideoRecord], *args: str, hosts: int = 1, host: int = 1
+    base: Path,
+    root: Path,
+    records: list[VideoRecord],
+    *args: str,
+    hosts: int = 1,
+    host: int = 1,
+    max_frame_pixels: int = 100_000,
 ) -> int:
     manifest = base / "processing/input/manifest"
     manifest.mkdir(parents=True)
@@ -62,7 +68,8 @@ def run_extraction(
     os.environ["SAGEMAKER_BASE_DIR"] = str(base)
     before = dict(os.environ)
     try:
-        return main(COMPONENT, ["--frames-per-video", "4", "--face-size", "64", "--max-frame-pixels", "100000", *args])
+        limit = str(max_frame_pixels)
+        return main(COMPONENT, ["--frames-per-video", "4", "--face-size", "64", "--max-frame-pixels", limit, *args])
     finally:
         os.environ.clear()
         os.environ.update(before)  # run() turned DNS off for the process (RES_OPTIONS): not for the other tests
@@ -211,3 +218,17 @@ def test_manifest_paths_that_lead_out_block_or_loop_are_rejected_not_opened(tmp_
     assert "outside the dataset root" in rejected["zero.mp4"]
     assert "symlink loop" in rejected["loop.mp4"]
     assert {face.video_id for face in read_faces(faces_dir)} == {"ok"}
+
+
+def test_a_clip_of_two_people_gives_a_track_each_with_keypoints_in_frame_and_crop(tmp_path: Path) -> None:
+    root = tmp_path / "videos"
+    two_people_clip(root / "two.mp4")
+    assert run_extraction(tmp_path / "job", root, [record("two.mp4", label=1)], max_frame_pixels=200_000) == 0
+    faces = read_faces(tmp_path / "job/processing/output/faces")
+    assert len(faces) == 8 and len({face.image for face in faces}) == 8
+    sides = {face.track: face.box[0] >= 320 for face in faces}
+    assert sorted(sides.values()) == [False, True]
+    for face in faces:
+        assert (face.box[0] >= 320) == sides[face.track]
+        assert len(face.keypoints) == len(face.crop_keypoints) == 6
+        assert all(0 <= coordinate <= 64 for point in face.crop_keypoints[:4] for coordinate in point)

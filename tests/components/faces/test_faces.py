@@ -89,13 +89,13 @@ def test_a_hint_finds_the_face_near_its_last_position(detector: FaceDetector) ->
     frame = face_frame(1920, 1080, 150, x=900, y=400)
     found = detector.detect(frame)[0]
     moved = face_frame(1920, 1080, 150, x=930, y=410)
-    tracked = detector.detect(moved, near=found)[0]
+    tracked = detector.detect(moved, near=[found])[0]
     assert abs(tracked.x - found.x - 30) < 15 and abs(tracked.y - found.y - 10) < 15
 
 
 def test_a_stale_hint_falls_back_to_the_full_search(detector: FaceDetector) -> None:
     frame = face_frame(1920, 1080, 150, x=100, y=100)
-    faces = detector.detect(frame, near=FaceBox(1500, 800, 150, 150, 0.9))
+    faces = detector.detect(frame, near=[FaceBox(1500, 800, 150, 150, 0.9)])
     assert faces and faces[0].x < 400
 
 

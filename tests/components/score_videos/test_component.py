@@ -132,7 +132,12 @@ def test_every_video_gets_a_verdict_and_videos_without_faces_are_unscorable(base
         "aggregation": "mean",
         "threshold": 0.5,
         "reason": NO_FACE_REASON,
+        "people": 0,
+        "suspect_track": None,
+        "tracks": [],
     }
+    assert rows["mixed"]["people"] == 1 and rows["mixed"]["suspect_track"] == 0
+    assert rows["mixed"]["tracks"][0]["probability_fake"] == rows["mixed"]["probability_fake"]
     assert rows["one-face"]["reason"] == "1 face(s) found, fewer than min_faces 2"
     assert rows["one-face"]["probability_fake"] is None
 

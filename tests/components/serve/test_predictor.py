@@ -80,3 +80,21 @@ def test_a_frame_over_the_limit_is_refused_before_this_process_decodes_it(
     finally:
         predictor.close()
     assert caught.value.status == 422
+
+
+def test_a_video_of_two_people_one_fake_is_fake_and_lists_both_the_fake_first(
+    trained_model: Path, tmp_path: Path
+) -> None:
+    from tests.support.media import two_people_clip
+
+    predictor = Predictor(ServeSettings(model_dir=trained_model, frames_per_video=6))
+    try:
+        verdict = predictor.predict_video(two_people_clip(tmp_path / "two.mp4"))
+    finally:
+        predictor.close()
+    assert verdict.label == "FAKE" and len(verdict.tracks) == 2
+    fake, real = verdict.tracks
+    assert fake.label == "FAKE" and fake.box is not None and fake.box[0] >= 320
+    assert real.label == "REAL" and real.box is not None and real.box[0] < 320
+    assert verdict.probability_fake == fake.probability_fake and fake.faces == real.faces == 6
+    assert {frame.track for frame in verdict.frame_scores} == {fake.track, real.track}

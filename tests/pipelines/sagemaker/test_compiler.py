@@ -16,6 +16,7 @@ from deepfake.components.evaluate_model.component import EVALUATION_FILE, Params
 from deepfake.components.manifests import FaceRecord
 from deepfake.components.params import decode_params, encode_values
 from deepfake.components.runtime import parse_arguments, read_hyperparameters
+from deepfake.components.serve import VERSION as SERVE_VERSION
 from deepfake.pipelines.dag import (
     ComponentStep,
     ConditionStep,
@@ -274,7 +275,7 @@ def test_register_and_fail_steps(compiled: dict[str, Any]) -> None:
     assert register["Type"] == "RegisterModel"
     arguments = register["Arguments"]
     container = arguments["InferenceSpecification"]["Containers"][0]
-    assert container["Image"] == f"{REGISTRY}/deepfake/serve:1.0.0"
+    assert container["Image"] == f"{REGISTRY}/deepfake/serve:{SERVE_VERSION}"
     assert container["ModelDataUrl"] == {"Get": "Steps.train-classifier.ModelArtifacts.S3ModelArtifacts"}
     assert arguments["ModelApprovalStatus"] == {"Get": "Parameters.ApprovalStatus"}
     assert defaults(compiled)["ApprovalStatus"] == "PendingManualApproval"
@@ -292,7 +293,9 @@ def test_register_and_fail_steps(compiled: dict[str, Any]) -> None:
 def test_images_come_from_the_manifest_when_there_is_one(tmp_path: Path) -> None:
     pipeline = gated_training.pipeline
     specs = {step.component.name: step.component for step in pipeline.steps.values() if isinstance(step, ComponentStep)}
-    pushed = [(name, spec.version, spec.image) for name, spec in specs.items()] + [("serve", "1.0.0", "deepfake/serve")]
+    pushed = [(name, spec.version, spec.image) for name, spec in specs.items()] + [
+        ("serve", SERVE_VERSION, "deepfake/serve")
+    ]
     manifest = ImagesManifest(
         registry=REGISTRY,
         images={
