@@ -30,8 +30,9 @@ VIDEO_MANIFEST = ArtifactType(
 FACE_DATASET = ArtifactType(
     name="FaceDataset",
     description=(
-        "faces.jsonl (one FaceRecord a line; faces-<host>.jsonl per host when sharded), the JPEG crops under faces/,"
-        " rejected.jsonl (rejected-<host>.jsonl)"
+        "faces.jsonl (one FaceRecord a line: video, frame, track, box, score, six keypoints in frame and crop"
+        " pixels; faces-<host>.jsonl per host when sharded), the JPEG crops under faces/, rejected.jsonl"
+        " (rejected-<host>.jsonl)"
     ),
     required_files=("faces*.jsonl", "rejected*.jsonl"),
 )
