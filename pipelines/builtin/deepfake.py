@@ -6,7 +6,7 @@ ingest-videos → extract-faces → split-dataset → train-classifier → evalu
 AUC and accuracy → register the model (PendingManualApproval) or fail quoting the metrics.
 
 The defaults are the demo configuration that `make pipeline-run` runs on two CPU cores in about two minutes:
-resnet18 on 64 px faces, 12 frames a video, 10 epochs (held-out video AUC 0.86-1.00, accuracy 0.80-0.95 over seeds
+resnet18 on 64 px faces, 12 frames a video, 10 epochs (held-out video AUC 0.86-1.00, accuracy 0.85-0.95 over seeds
 0-2, on a test split of 20 videos). Measured earlier
 (training images/s at 128 px, batch 32): mobilenet_v3_small 84, resnet18 31, efficientnet_b0 23. mobilenet_v3_small
 trained from scratch on the demo data did not generalise (test AUC 0.40); resnet18 did (0.89 with 10 frames a video,
