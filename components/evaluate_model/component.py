@@ -215,7 +215,7 @@ def _video_labels(rows: Sequence[LabelledFace]) -> dict[str, Label]:
 
 COMPONENT = Component(
     name="evaluate-model",
-    version="1.1.0",
+    version="1.2.0",
     kind=ComponentKind.PROCESSING,
     image="deepfake/evaluate-model",
     description=__doc__.splitlines()[0],

@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import (
     accuracy_score,
+    average_precision_score,
+    balanced_accuracy_score,
     confusion_matrix,
     log_loss,
     precision_recall_fscore_support,
@@ -19,7 +21,11 @@ from sklearn.metrics import (
 
 SCALAR_METRICS = (
     "accuracy",
+    "balanced_accuracy",
     "auc",
+    "average_precision",
+    "equal_error_rate",
+    "expected_calibration_error",
     "precision",
     "recall",
     "f1",
@@ -31,6 +37,7 @@ SCALAR_METRICS = (
 )
 CLASSES = (0, 1)
 MIN_BOOTSTRAP_SAMPLES = 2
+CALIBRATION_BINS = 10
 
 
 class MetricsError(ValueError):
@@ -62,7 +69,11 @@ def scalar_metrics(
     positives, negatives = true_positives + false_negatives, true_negatives + false_positives
     return {
         "accuracy": float(accuracy_score(truth, predicted)),
+        "balanced_accuracy": float(balanced_accuracy_score(truth, predicted)),
         "auc": float(roc_auc_score(truth, scores)),
+        "average_precision": float(average_precision_score(truth, scores, pos_label=1)),
+        "equal_error_rate": equal_error_rate(truth, scores),
+        "expected_calibration_error": expected_calibration_error(truth, scores),
         "precision": float(precision),
         "recall": float(recall),
         "f1": float(f1),
@@ -72,6 +83,34 @@ def scalar_metrics(
         "false_positive_rate": float(false_positives / negatives),
         "false_negative_rate": float(false_negatives / positives),
     }
+
+
+def equal_error_rate(labels: Sequence[int] | np.ndarray, probabilities: Sequence[float] | np.ndarray) -> float:
+    """Where the false positive rate equals the false negative rate along the ROC curve, interpolated linearly
+    between the two operating points that straddle it (the usual deepfake-detection figure, lower is better)."""
+    truth, scores = _checked(labels, probabilities)
+    false_positive, true_positive, _ = roc_curve(truth, scores, pos_label=1)
+    gap = (1 - true_positive) - false_positive  # falls from 1 to -1 along the curve
+    after = int(np.argmax(gap <= 0))
+    if after == 0 or gap[after] == 0:
+        return float(false_positive[after])
+    before = after - 1
+    share = gap[before] / (gap[before] - gap[after])
+    return float(false_positive[before] + share * (false_positive[after] - false_positive[before]))
+
+
+def expected_calibration_error(
+    labels: Sequence[int] | np.ndarray, probabilities: Sequence[float] | np.ndarray, bins: int = CALIBRATION_BINS
+) -> float:
+    """How far probability_fake is from the share of fakes at that probability: the gap between the mean
+    probability and the fraction of FAKE in each of `bins` equal-width bins, weighted by the bin's size."""
+    truth, scores = _checked(labels, probabilities)
+    edges = np.minimum((scores * bins).astype(np.int64), bins - 1)  # 1.0 falls into the last bin
+    total = 0.0
+    for index in np.unique(edges):
+        members = edges == index
+        total += members.sum() * abs(scores[members].mean() - truth[members].mean())
+    return float(total / scores.size)
 
 
 def confusion(

@@ -16,7 +16,11 @@ REPORT_FILE = "report.md"
 DPI = 120
 METRIC_TITLES = {
     "accuracy": "Accuracy",
+    "balanced_accuracy": "Balanced accuracy",
     "auc": "ROC AUC",
+    "average_precision": "Average precision (FAKE)",
+    "equal_error_rate": "Equal error rate",
+    "expected_calibration_error": "Expected calibration error (10 bins)",
     "precision": "Precision (FAKE)",
     "recall": "Recall (FAKE)",
     "f1": "F1 (FAKE)",

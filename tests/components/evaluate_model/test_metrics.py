@@ -8,6 +8,8 @@ from deepfake.components.evaluate_model.metrics import (
     binary_classification_metrics,
     bootstrap_standard_deviations,
     confusion,
+    equal_error_rate,
+    expected_calibration_error,
     roc_points,
     scalar_metrics,
 )
@@ -32,6 +34,25 @@ def test_scalar_metrics_match_hand_computed_values() -> None:
     assert values["false_negative_rate"] == pytest.approx(1 / 3)
     assert values["true_negative_rate"] == pytest.approx(1 / 3)
     assert values["false_positive_rate"] == pytest.approx(2 / 3)
+    assert values["balanced_accuracy"] == pytest.approx((2 / 3 + 1 / 3) / 2)
+    # precision at each fake, by falling probability: 1/1 (0.9), 2/2 (0.8), 3/5 (0.4); each a third of the recall
+    assert values["average_precision"] == pytest.approx((1 + 1 + 3 / 5) / 3)
+    # ROC (0, 0), (0, 2/3), (2/3, 2/3), (2/3, 1), (1, 1): FNR = FPR halfway along the flat segment, at 1/3
+    assert values["equal_error_rate"] == pytest.approx(1 / 3)
+    # one probability a bin: |p - label| averaged: 0.2, 0.6, 0.7 (REAL) and 0.1, 0.6, 0.2 (FAKE)
+    assert values["expected_calibration_error"] == pytest.approx((0.2 + 0.6 + 0.7 + 0.1 + 0.6 + 0.2) / 6)
+
+
+def test_the_equal_error_rate_of_a_corner_and_of_a_perfect_ranking() -> None:
+    # (0, 0), (0, 1/2), (1/2, 1/2), (1/2, 1), (1, 1): FNR = FPR = 1/2 exactly at the third point
+    assert equal_error_rate([0, 0, 1, 1], [0.1, 0.6, 0.4, 0.9]) == pytest.approx(0.5)
+    assert equal_error_rate([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9]) == 0.0
+    assert equal_error_rate([0, 0, 1, 1], [0.9, 0.8, 0.2, 0.1]) == 1.0
+
+
+def test_calibration_error_is_zero_when_each_bins_probability_is_its_share_of_fakes() -> None:
+    assert expected_calibration_error([0, 1, 0, 1], [0.5, 0.5, 0.5, 0.5]) == 0.0
+    assert expected_calibration_error([0, 1], [0.05, 1.0]) == pytest.approx(0.05 / 2), "1.0 falls in the last bin"
 
 
 def test_confusion_matrix_is_actual_then_predicted_with_string_keys() -> None:
