@@ -42,6 +42,9 @@ class ModelConfig(BaseModel):
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
     threshold: float = Field(0.5, gt=0, lt=1, description="probability_fake at or above this is FAKE.")
+    temperature: float = Field(
+        1.0, gt=0, description="Logits are divided by this before the sigmoid: calibrated on the validation split."
+    )
     aggregation: Aggregation = Field("mean", description="How a video's frame probabilities become one.")
     labels: dict[int, str] = {0: "REAL", 1: "FAKE"}
     version: str = Field(description="Model version: the training component version and the run that made it.")

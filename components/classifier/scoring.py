@@ -47,9 +47,9 @@ def eval_transform(config: ModelConfig) -> v2.Compose:
 
 
 @torch.inference_mode()
-def predict_probabilities(network: nn.Module, batch: torch.Tensor) -> np.ndarray:
-    """probability_fake a face, for a batch already transformed."""
-    return torch.sigmoid(network(batch).squeeze(1)).float().cpu().numpy()
+def predict_probabilities(network: nn.Module, batch: torch.Tensor, temperature: float) -> np.ndarray:
+    """probability_fake a face, for a batch already transformed; `temperature` is the model config's."""
+    return torch.sigmoid(network(batch).squeeze(1).float() / temperature).cpu().numpy()
 
 
 def aggregate(probabilities: Sequence[float], how: Aggregation) -> float:

@@ -11,9 +11,14 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from deepfake.components import ArtifactType, Component, ComponentKind, InputSpec, OutputSpec, RunContext
 from deepfake.components.classifier.model import MODEL_ARTIFACT, ModelConfig, save_model
+from deepfake.components.classifier.scoring import face_score, person_probabilities
 from deepfake.components.manifests import DATASET_SPLITS, FACE_DATASET, LabelledFace, read_jsonl
+from deepfake.components.serve.schema import FrameScore
+from deepfake.components.train_classifier.calibration import THRESHOLD_RULE, choose_threshold, fit_temperature
 from deepfake.components.train_classifier.params import Params
 from deepfake.components.train_classifier.training import (
     METRICS,
@@ -31,7 +36,7 @@ from deepfake.components.train_classifier.training import (
 
 log = logging.getLogger(__name__)
 NAME = "train-classifier"
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 ENTRY_MODULE = "deepfake.components.train_classifier"
 PRETRAINED_FILE = "weights.pt"
 FINGERPRINT_CHARS = 12
@@ -83,7 +88,6 @@ def run(params: Params, ctx: RunContext) -> None:
     config = ModelConfig(
         architecture=params.architecture,
         image_size=params.image_size,
-        threshold=params.threshold,
         aggregation=params.aggregation,
         version=f"{NAME}-{VERSION}-{fingerprint}",
     )
@@ -92,11 +96,49 @@ def run(params: Params, ctx: RunContext) -> None:
         data = TrainingData(faces, train, validation)
         result = fit(params, config, data, pretrained, ctx.checkpoint_dir, ctx.output_data_dir, fingerprint, rank)
         if rank.local_rank == 0:
-            save_model(ctx.outputs["model"], result.network, config.model_copy(update={"training": result.summary}))
-            log.info("model %s written to %s", config.version, ctx.outputs["model"])
+            calibrated = calibrate(config, validation, result.validation_logits, params.threshold)
+            save_model(
+                ctx.outputs["model"],
+                result.network,
+                calibrated.model_copy(update={"training": {**result.summary, **calibrated.training}}),
+            )
+            log.info(
+                "model %s written to %s (temperature %g, threshold %g)",
+                config.version,
+                ctx.outputs["model"],
+                calibrated.temperature,
+                calibrated.threshold,
+            )
         barrier(rank)
     finally:
         leave_process_group()
+
+
+def calibrate(
+    config: ModelConfig, validation: Sequence[LabelledFace], logits: Sequence[float], threshold: float | None
+) -> ModelConfig:
+    """The temperature and (unless `threshold` is given) the threshold, both from the validation split."""
+    labels = [record.label for record in validation]
+    temperature = fit_temperature(logits, labels)
+    probabilities = 1 / (1 + np.exp(-np.asarray(logits, dtype=np.float64) / temperature))
+    videos: dict[str, list[FrameScore]] = {}
+    for record, probability in zip(validation, probabilities, strict=True):
+        videos.setdefault(record.video_id, []).append(face_score(record, float(probability)))
+    video_labels = {record.video_id: record.label for record in validation}
+    scores = [max(person_probabilities(videos[video], config.aggregation).values()) for video in sorted(videos)]
+    chosen, balanced = choose_threshold([video_labels[video] for video in sorted(videos)], scores)
+    summary: dict[str, float | int | str] = {
+        "temperature": temperature,
+        "threshold_rule": THRESHOLD_RULE if threshold is None else "given by the threshold param",
+        "validation_balanced_accuracy_at_chosen": round(balanced, 6),
+    }
+    return config.model_copy(
+        update={
+            "temperature": temperature,
+            "threshold": chosen if threshold is None else threshold,
+            "training": summary,
+        }
+    )
 
 
 COMPONENT = Component(

@@ -23,7 +23,13 @@ class Params(BaseModel):
     seed: int = Field(
         0, ge=0, le=2**32 - 1, description="Seeds initialisation, shuffling and augmentation: same seed, same weights."
     )
-    threshold: float = Field(0.5, gt=0, lt=1, description="probability_fake at or above this is FAKE (model config).")
+    threshold: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="probability_fake at or above this is FAKE (model config); default: chosen on the validation"
+        " videos (best balanced accuracy), after the temperature is fitted there.",
+    )
     aggregation: Aggregation = Field(
         "mean", description="How a video's face probabilities become one (model config and val_auc)."
     )

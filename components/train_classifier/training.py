@@ -72,6 +72,7 @@ class TrainingData:
 class FitResult:
     network: nn.Module
     summary: dict[str, float | int | str]
+    validation_logits: list[float]  # the kept network's, in the order of the validation records
 
 
 def check_split(name: str, records: Sequence[LabelledFace], faces: Path) -> None:
@@ -466,6 +467,7 @@ class Scores:
     loss: float
     auc: float
     face_auc: float
+    logits: list[float]
 
 
 def video_auc(records: Sequence[LabelledFace], probabilities: Sequence[float], how: Aggregation) -> float:
@@ -614,6 +616,7 @@ def fit(
             progress.best_val_auc,
         )
     network.load_state_dict(best_state)
+    kept = _validate(network, validation_loader, data.validation, pos_weight, precision, device, rank, config)
     summary: dict[str, float | int | str] = {
         "epochs_run": progress.epoch,
         "stop_reason": "early_stopping" if stopped_early else "epochs",
@@ -625,7 +628,7 @@ def fit(
         "validation_faces": len(data.validation),
         "validation_videos": len({record.video_id for record in data.validation}),
     }
-    return FitResult(network.eval(), summary)
+    return FitResult(network.eval(), summary, kept.logits)
 
 
 def _train_epoch(
@@ -680,22 +683,24 @@ def _validate(
     network.eval()
     loss = torch.zeros((), dtype=torch.float64, device=device)
     indices: list[int] = []
-    probabilities: list[float] = []
+    found: list[float] = []
     for pixels, targets, index in loader:
         pixels, targets = _to_device(pixels, targets, device)
         with precision.autocast(device):
             logits = network(pixels).squeeze(1).float()
         loss += functional.binary_cross_entropy_with_logits(logits, targets, pos_weight=pos_weight, reduction="sum")
         indices += index.tolist()
-        probabilities += torch.sigmoid(logits).cpu().tolist()
-    shares = _gather((float(loss), indices, probabilities), rank)
-    scored = sorted(pair for _, share, scores in shares for pair in zip(share, scores, strict=True))
-    ordered = [probability for _, probability in scored]
+        found += logits.cpu().tolist()
+    shares = _gather((float(loss), indices, found), rank)
+    scored = sorted(pair for _, share, values in shares for pair in zip(share, values, strict=True))
+    ordered = [logit for _, logit in scored]
+    probabilities = torch.sigmoid(torch.tensor(ordered, dtype=torch.float64)).tolist()
     labels = [record.label for record in records]
     return Scores(
         loss=sum(share[0] for share in shares) / len(records),
-        auc=video_auc(records, ordered, config.aggregation),
-        face_auc=float(roc_auc_score(labels, ordered)),
+        auc=video_auc(records, probabilities, config.aggregation),
+        face_auc=float(roc_auc_score(labels, probabilities)),
+        logits=ordered,
     )
 
 

@@ -18,10 +18,11 @@ from torch.utils.data import DataLoader
 from deepfake.components.classifier.model import CONFIG_FILE, WEIGHTS_FILE, ModelConfig, build_network, load_model
 from deepfake.components.classifier.scoring import eval_transform, predict_probabilities
 from deepfake.components.context import RunContext
-from deepfake.components.manifests import FaceRecord, read_jsonl, write_jsonl
+from deepfake.components.manifests import FaceRecord, LabelledFace, read_jsonl, write_jsonl
 from deepfake.components.runtime import main
 from deepfake.components.train_classifier import training
-from deepfake.components.train_classifier.component import COMPONENT, Params, run, run_fingerprint
+from deepfake.components.train_classifier.calibration import THRESHOLD_RULE
+from deepfake.components.train_classifier.component import COMPONENT, Params, calibrate, run, run_fingerprint
 from deepfake.components.train_classifier.training import (
     CHECKPOINT_FILE,
     FaceImages,
@@ -173,6 +174,14 @@ def test_training_lowers_the_loss_and_writes_a_model_that_reloads_identically(
     assert config.training["train_faces"] == 32 and config.training["validation_faces"] == 24
     assert config.training["best_epoch"] == metrics["best_epoch"]
     assert config.training["val_auc_level"] == "video" and config.training["val_auc"] > 0.5
+    assert config.training["threshold_rule"] == THRESHOLD_RULE and config.temperature == config.training["temperature"]
+    validation = read_jsonl(dataset / "splits" / "validation.jsonl", LabelledFace)
+    transform = eval_transform(config)
+    batch = torch.stack([transform(Image.open(dataset / "faces" / row.image).convert("RGB")) for row in validation])
+    with torch.no_grad():
+        logits = network(batch).squeeze(1).tolist()
+    calibrated = calibrate(config.model_copy(update={"threshold": 0.5, "temperature": 1.0}), validation, logits, None)
+    assert (calibrated.temperature, calibrated.threshold) == (config.temperature, config.threshold)
 
     checkpoint = torch.load(base / "checkpoints" / CHECKPOINT_FILE, map_location="cpu", weights_only=True)
     rebuilt = build_network(config.architecture)
@@ -180,7 +189,10 @@ def test_training_lowers_the_loss_and_writes_a_model_that_reloads_identically(
     transform = eval_transform(config)
     images = sorted((dataset / "faces" / "faces").glob("validation-*/*.jpg"))
     batch = torch.stack([transform(Image.open(path).convert("RGB")) for path in images])
-    assert np.array_equal(predict_probabilities(network, batch), predict_probabilities(rebuilt.eval(), batch))
+    assert np.array_equal(
+        predict_probabilities(network, batch, config.temperature),
+        predict_probabilities(rebuilt.eval(), batch, config.temperature),
+    )
 
 
 def test_each_epoch_logs_one_line_that_sagemaker_metric_regexes_read(reference: tuple[Path, list[str]]) -> None:

@@ -1,0 +1,71 @@
+"""Calibration on known cases: a temperature recovered from data made with it, thresholds by hand."""
+
+import math
+
+import numpy as np
+import pytest
+
+from deepfake.components.classifier.model import ModelConfig
+from deepfake.components.manifests import LabelledFace
+from deepfake.components.train_classifier.calibration import choose_threshold, fit_temperature
+from deepfake.components.train_classifier.component import calibrate
+
+
+def test_the_temperature_that_made_the_labels_is_recovered() -> None:
+    """Labels drawn with P(FAKE) = sigmoid(logit / 2.5): the fitted temperature is 2.5, within sampling error."""
+    generator = np.random.default_rng(0)
+    logits = generator.normal(0, 6, size=20_000)
+    labels = (generator.random(logits.size) < 1 / (1 + np.exp(-logits / 2.5))).astype(int)
+    assert fit_temperature(logits.tolist(), labels.tolist()) == pytest.approx(2.5, rel=0.05)
+
+
+def test_well_calibrated_logits_keep_a_temperature_of_one() -> None:
+    generator = np.random.default_rng(1)
+    logits = generator.normal(0, 3, size=20_000)
+    labels = (generator.random(logits.size) < 1 / (1 + np.exp(-logits))).astype(int)
+    assert fit_temperature(logits.tolist(), labels.tolist()) == pytest.approx(1.0, rel=0.05)
+
+
+def test_the_threshold_lies_midway_in_the_gap_that_separates_best() -> None:
+    # REAL 0.1 0.2, FAKE 0.3 0.9: only thresholds in (0.2, 0.3] separate them all; its midpoint is 0.25
+    assert choose_threshold([0, 0, 1, 1], [0.1, 0.2, 0.3, 0.9]) == (0.25, 1.0)
+
+
+def test_balanced_accuracy_is_maximised_not_accuracy() -> None:
+    # Nine REAL at 0.6 and one FAKE at 0.7: accuracy would call everything REAL (0.9); balanced accuracy separates them
+    threshold, balanced = choose_threshold([0] * 9 + [1], [0.6] * 9 + [0.7])
+    assert threshold == pytest.approx(0.65) and balanced == 1.0
+
+
+def test_among_equally_good_thresholds_the_one_nearest_one_half_wins() -> None:
+    # REAL 0.2 0.7, FAKE 0.6 0.9: 0.4 (between 0.2 and 0.6) and 0.8 (between 0.7 and 0.9) both give 0.75
+    threshold, balanced = choose_threshold([0, 0, 1, 1], [0.2, 0.7, 0.6, 0.9])
+    assert balanced == 0.75 and threshold == pytest.approx(0.4)
+    assert math.isclose(abs(threshold - 0.5), 0.1)
+
+
+def test_one_class_cannot_calibrate_a_threshold() -> None:
+    with pytest.raises(ValueError, match="needs REAL and FAKE validation videos"):
+        choose_threshold([0, 0], [0.1, 0.2])
+
+
+def test_a_given_threshold_is_kept_and_the_temperature_still_fitted() -> None:
+    rows = [
+        LabelledFace(
+            video_id=f"v{index}",
+            frame_index=0,
+            image=f"faces/v{index}.jpg",
+            box=(0, 0, 8, 8),
+            score=0.9,
+            label=index % 2,
+            group=f"v{index}",
+        )
+        for index in range(40)
+    ]
+    logits = [(6.0 if row.label else -6.0) + (index % 5 - 2) for index, row in enumerate(rows)]
+    config = ModelConfig(architecture="resnet18", image_size=32, version="v")
+    given = calibrate(config, rows, logits, 0.3)
+    chosen = calibrate(config, rows, logits, None)
+    assert given.threshold == 0.3 and given.training["threshold_rule"] == "given by the threshold param"
+    assert given.temperature == chosen.temperature == 0.25, "separable logits sharpen up to the bound, no further"
+    assert chosen.training["validation_balanced_accuracy_at_chosen"] == 1.0
