@@ -31,7 +31,7 @@ from deepfake.pipelines.sagemaker.compiler import (
     sdk_pipeline,
 )
 from deepfake.pipelines.sagemaker.offline import quiet_sdk, root_logging_kept
-from deepfake.pipelines.sagemaker.target import SageMakerTarget
+from deepfake.pipelines.sagemaker.target import CompileError, SageMakerTarget
 
 with root_logging_kept():
     from sagemaker.workflow.pipeline_context import LocalPipelineSession
@@ -121,7 +121,7 @@ def _input_parameters(pipeline: Pipeline) -> list[str]:
 def _upload(folder: Path, boto_session: boto3.Session, bucket: str, prefix: str) -> str:
     """The folder's regular files under a fresh prefix; a link out of the folder is not followed (dataset_files)."""
     if not folder.is_dir():
-        raise FileNotFoundError(f"{folder} is not a folder on this machine")
+        raise CompileError(f"{folder} is not a folder on this machine: pass a folder or an s3:// URI")
     s3 = boto_session.client("s3")
     key_prefix = f"{prefix}/{uuid.uuid4().hex[:12]}"
     for path in sorted(folder.rglob("*")):

@@ -11,7 +11,7 @@ from sagemaker.utils import resolve_value_from_config
 from deepfake.pipelines.builtin.deepfake import build_pipeline
 from deepfake.pipelines.sagemaker.compiler import parameter_values, sdk_pipeline
 from deepfake.pipelines.sagemaker.local_mode import TELEMETRY_OFF, LocalPipelineSession, _upload, without_unsupported
-from deepfake.pipelines.sagemaker.target import LOCAL_ROLE, SageMakerTarget
+from deepfake.pipelines.sagemaker.target import LOCAL_ROLE, CompileError, SageMakerTarget
 from deepfake.pipelines.settings import Settings
 from tests.pipelines.sagemaker.definitions import all_steps
 
@@ -47,5 +47,5 @@ def test_a_local_input_is_uploaded_without_what_leads_out_of_it(aws: str, tmp_pa
     prefix = uri.removeprefix("s3://local-bucket/")
     listed = boto3.client("s3").list_objects_v2(Bucket="local-bucket", Prefix=prefix)["Contents"]
     assert [item["Key"].removeprefix(prefix) for item in listed] == ["/part0/a.mp4"]
-    with pytest.raises(FileNotFoundError, match="is not a folder"):
+    with pytest.raises(CompileError, match="missing is not a folder on this machine: pass a folder or an s3://"):
         _upload(tmp_path / "missing", boto3.Session(), "local-bucket", "x")
