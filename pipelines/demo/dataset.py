@@ -26,6 +26,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from skimage import data
 
+from deepfake.components.faces.blending import SelfBlend
 from deepfake.components.faces.detection import FaceBox, FaceDetector
 from deepfake.components.manifests import Split, write_json
 from deepfake.components.params import describe_validation_error
@@ -39,9 +40,7 @@ NOISE_PAD = 16
 # the crops keep enough pixels for the blending artifacts to survive H.264.
 FACE_FRACTION = (0.3, 0.42)
 Background = Literal["solid", "gradient", "noise", "stripes"]
-Sharpness = Literal["blur", "sharpen", "downscale"]
 BACKGROUNDS: tuple[Background, ...] = ("solid", "gradient", "noise", "stripes")
-SHARPNESS: tuple[Sharpness, ...] = ("blur", "sharpen", "downscale")
 
 
 class DemoError(ValueError):
@@ -200,7 +199,7 @@ def _render(job: _Job) -> None:
     if job.fake is None:
         write_h264(job.path, (frame for frame, _ in frames), fps=options.fps)
         return
-    blend = _SelfBlend(np.random.default_rng(fake_seeds[job.fake]), job.face)
+    blend = SelfBlend(np.random.default_rng(fake_seeds[job.fake]), job.face)
     write_h264(job.path, (blend.apply(frame, placement) for frame, placement in frames), fps=options.fps)
 
 
@@ -267,93 +266,6 @@ class _Scene:
         top, left = self.rng.integers(0, NOISE_PAD + 1, 2)
         image += self.noise[top : top + self.height, left : left + self.width]
         return np.clip(image, 0, 255, out=image).astype(np.uint8), placement
-
-
-class _SelfBlend:
-    """SBI for one fake: per-video perturbation parameters, jittered a little per frame like a real swap's flicker.
-
-    Parameter ranges follow the paper's source-target augmentations (RGB shift, hue/saturation/value, brightness and
-    contrast; blur, sharpen or downscale; small scale and translation) and its mask (a deformed hull of the face,
-    blurred, times a blend ratio), with lower bounds so every fake carries a visible artifact.
-    """
-
-    def __init__(self, rng: np.random.Generator, face: FaceBox) -> None:
-        self.rng, self.face = rng, face
-        self.hue = _signed(rng, 5.0, 15.0)
-        self.saturation = rng.uniform(0.75, 1.3)
-        self.value = rng.uniform(0.85, 1.15)
-        self.shift = rng.uniform(-15.0, 15.0, 3).astype(np.float32)
-        self.brightness = _signed(rng, 8.0, 22.0)
-        self.contrast = rng.uniform(0.85, 1.2)
-        self.sharpness = SHARPNESS[int(rng.integers(len(SHARPNESS)))]
-        self.strength = rng.uniform(0.0, 1.0)
-        self.scale = 1 + _signed(rng, 0.03, 0.08)
-        self.offset = np.array([_signed(rng, 0.015, 0.05), _signed(rng, 0.015, 0.05)])
-        self.ratio = float(rng.choice([0.8, 1.0, 1.0, 1.0]))
-        self.feather = rng.uniform(0.04, 0.1)
-        self.hull = _face_hull(rng, face)
-
-    def apply(self, frame: np.ndarray, placement: np.ndarray) -> np.ndarray:
-        """The frame with its face region replaced by the perturbed copy; pixels outside the mask stay untouched."""
-        hull = cv2.transform(self.hull[None], placement)[0]
-        side = math.sqrt(abs(np.linalg.det(placement[:, :2]))) * max(self.face.width, self.face.height)
-        reach = int(3 * self.feather * side) + 2
-        left, top = np.maximum(np.floor(hull.min(axis=0)).astype(int) - reach, 0)
-        right, bottom = np.minimum(np.ceil(hull.max(axis=0)).astype(int) + reach, frame.shape[1::-1])
-        target = frame[top:bottom, left:right].astype(np.float32)
-        centre = hull.mean(axis=0) - (left, top)
-        source = self._geometry(self._sharpness(self._colour(target), side), centre, side)
-        mask = np.zeros(target.shape[:2], np.float32)
-        cv2.fillConvexPoly(mask, np.round((hull - (left, top)) * 16).astype(np.int32), 1.0, cv2.LINE_AA, shift=4)
-        mask = cv2.GaussianBlur(mask, (0, 0), self.feather * side)[..., None] * self.ratio
-        out = frame.copy()
-        out[top:bottom, left:right] = np.clip(source * mask + target * (1 - mask), 0, 255).astype(np.uint8)
-        return out
-
-    def _colour(self, image: np.ndarray) -> np.ndarray:
-        hsv = cv2.cvtColor(image / 255, cv2.COLOR_RGB2HSV)
-        hsv[..., 0] = (hsv[..., 0] + self.hue + self.rng.normal(0, 0.5)) % 360
-        hsv[..., 1] = np.clip(hsv[..., 1] * self.saturation, 0, 1)
-        hsv[..., 2] = np.clip(hsv[..., 2] * self.value, 0, 1)
-        rgb = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB) * 255
-        jitter = self.rng.normal(0, 1.0, 3).astype(np.float32)
-        return (rgb - 128) * self.contrast + 128 + self.brightness + self.shift + jitter
-
-    def _sharpness(self, image: np.ndarray, side: float) -> np.ndarray:
-        if self.sharpness == "blur":
-            return cv2.GaussianBlur(image, (0, 0), (0.8 + 1.2 * self.strength) * side / 100)
-        if self.sharpness == "sharpen":
-            blurred = cv2.GaussianBlur(image, (0, 0), side / 100)
-            return image + (1.0 + 1.2 * self.strength) * (image - blurred)
-        height, width = image.shape[:2]
-        factor = 0.3 + 0.25 * self.strength
-        # Bilinear both ways (cv2 took the INTER_AREA once passed here as its `dst` argument, and ignored it).
-        small = cv2.resize(image, (max(1, round(width * factor)), max(1, round(height * factor))))
-        return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
-
-    def _geometry(self, image: np.ndarray, centre: np.ndarray, side: float) -> np.ndarray:
-        matrix: np.ndarray = cv2.getRotationMatrix2D(tuple(centre), 0.0, self.scale)
-        matrix[:, 2] += (self.offset + self.rng.normal(0, 0.004, 2)) * side
-        height, width = image.shape[:2]
-        return cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-
-
-def _signed(rng: np.random.Generator, low: float, high: float) -> float:
-    """A magnitude in [low, high) with a random sign: the perturbation is never too small to matter."""
-    return float(rng.uniform(low, high) * rng.choice([-1.0, 1.0]))
-
-
-def _face_hull(rng: np.random.Generator, face: FaceBox, points: int = 16) -> np.ndarray:
-    """A convex hull of a radially deformed ellipse around the face in photo coordinates, SBI's deformed mask."""
-    angles = np.linspace(0, 2 * math.pi, points, endpoint=False)
-    radius = 1 + rng.uniform(-0.1, 0.1, points)
-    half_width = face.width * rng.uniform(0.4, 0.55)
-    half_height = face.height * rng.uniform(0.5, 0.65)
-    centre = (face.x + face.width / 2, face.y + face.height * rng.uniform(0.5, 0.58))
-    ellipse = np.stack(
-        [centre[0] + half_width * radius * np.cos(angles), centre[1] + half_height * radius * np.sin(angles)], axis=1
-    )
-    return cv2.convexHull(ellipse.astype(np.float32))[:, 0]
 
 
 @cache
