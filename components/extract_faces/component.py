@@ -28,6 +28,7 @@ from deepfake.components.extract_faces.extraction import (
     part_path,
     save_result,
 )
+from deepfake.components.faces.crop import DEFAULT_MARGIN
 from deepfake.components.faces.detection import FaceDetector
 from deepfake.components.faces.no_dns import forbid_dns
 from deepfake.components.faces.probing import Prober
@@ -51,7 +52,9 @@ class Params(BaseModel):
 
     frames_per_video: int = Field(32, ge=1, le=600, description="Evenly spaced frames sampled from each video.")
     face_size: int = Field(224, ge=32, le=1024, description="Side of the square face crops, in pixels.")
-    margin: float = Field(0.3, ge=0, le=1, description="Context around the face box on each side, as a fraction.")
+    margin: float = Field(
+        DEFAULT_MARGIN, ge=0, le=1, description="Context around the face box on each side, as a fraction."
+    )
     jpeg_quality: int = Field(95, ge=50, le=100)
     min_score: float = Field(0.5, gt=0, lt=1, description="Minimum detector confidence.")
     max_frame_pixels: int = Field(

@@ -14,7 +14,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from deepfake.components.faces.detection import FaceBox, Point
+from deepfake.components.faces.boxes import FaceBox, Point
 
 Sharpness = Literal["blur", "sharpen", "downscale"]
 SHARPNESS: tuple[Sharpness, ...] = ("blur", "sharpen", "downscale")

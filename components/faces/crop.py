@@ -8,11 +8,12 @@ import math
 import cv2
 import numpy as np
 
-from deepfake.components.faces.detection import FaceBox, Point
+from deepfake.components.faces.boxes import FaceBox, Point
 
 # A BlazeFace box is about this many eye distances wide (measured on the test faces, 66-151 px: 2.32-2.67): an
 # aligned crop is scaled by the eye distance, which, unlike the box, does not grow when the head is tilted.
 BOX_PER_EYE_DISTANCE = 2.5
+DEFAULT_MARGIN = 0.3  # context around the face box on each side, as a fraction of its side
 
 
 def face_crop(

@@ -13,7 +13,6 @@ and left) in frame pixels; `faces/tracking.py` links the faces of consecutive fr
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -24,36 +23,11 @@ from mediapipe.tasks.python import BaseOptions
 from mediapipe.tasks.python.vision import FaceDetector as MediaPipeDetector
 from mediapipe.tasks.python.vision import FaceDetectorOptions
 
+from deepfake.components.faces.boxes import FaceBox
 from deepfake.components.faces.weights import ModelName, model_path
 
 ROI_SCALE = 3
 ROI_MIN_SIDE = 128
-
-
-Point = tuple[float, float]
-KEYPOINT_NAMES = ("right_eye", "left_eye", "nose_tip", "mouth", "right_ear", "left_ear")
-
-
-@dataclass(frozen=True)
-class FaceBox:
-    x: int
-    y: int
-    width: int
-    height: int
-    score: float
-    keypoints: tuple[Point, ...] = ()
-
-    @property
-    def centre(self) -> Point:
-        return self.x + self.width / 2, self.y + self.height / 2
-
-    def iou(self, other: "FaceBox") -> float:
-        left, top = max(self.x, other.x), max(self.y, other.y)
-        right = min(self.x + self.width, other.x + other.width)
-        bottom = min(self.y + self.height, other.y + other.height)
-        overlap = max(0, right - left) * max(0, bottom - top)
-        union = self.width * self.height + other.width * other.height - overlap
-        return overlap / union if union else 0.0
 
 
 class FaceDetector:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from deepfake.components.faces.detection import FaceBox, FaceDetector
+from deepfake.components.faces.boxes import FaceBox
+from deepfake.components.faces.detection import FaceDetector
 
 MAX_MISSES = 2
 MIN_IOU = 0.2

@@ -26,8 +26,9 @@ from deepfake.components.classifier.scoring import (
     verdict_label,
 )
 from deepfake.components.contract import MODEL_ARCHIVE
+from deepfake.components.faces.boxes import FaceBox
 from deepfake.components.faces.crop import encode_jpeg, face_crop
-from deepfake.components.faces.detection import FaceBox, FaceDetector
+from deepfake.components.faces.detection import FaceDetector
 from deepfake.components.faces.probing import Prober
 from deepfake.components.faces.sampling import VideoReadError, evenly_spaced, open_video, read_frames
 from deepfake.components.faces.tracking import track_faces

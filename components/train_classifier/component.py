@@ -32,6 +32,7 @@ from deepfake.components.train_classifier.training import (
     processes_per_host,
     relaunch,
     subsample,
+    with_self_blends,
 )
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,8 @@ def run(params: Params, ctx: RunContext) -> None:
         return
     faces, splits = ctx.inputs["faces"], ctx.inputs["splits"]
     train = subsample(read_jsonl(splits / "train.jsonl", LabelledFace), params.max_train_faces, params.seed)
-    validation = read_jsonl(splits / "validation.jsonl", LabelledFace)
+    train = with_self_blends(train, params.fake_source)
+    validation = with_self_blends(read_jsonl(splits / "validation.jsonl", LabelledFace), params.fake_source)
     check_split("train", train, faces)
     check_split("validation", validation, faces)
     pretrained = ctx.inputs["pretrained"] / PRETRAINED_FILE if "pretrained" in ctx.inputs else None

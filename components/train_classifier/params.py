@@ -1,8 +1,12 @@
 """train-classifier's params: read by the component and by the training loop, which imports nothing else of it."""
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from deepfake.components.classifier.model import Aggregation, Architecture
+
+FakeSource = Literal["dataset", "self_blended", "both"]
 
 
 class Params(BaseModel):
@@ -38,6 +42,11 @@ class Params(BaseModel):
         ge=0,
         le=64,
         description="DataLoader workers a training process; default min(4, cores - 1); 0 loads in the process itself.",
+    )
+    fake_source: FakeSource = Field(
+        "dataset",
+        description="Fakes to learn from: the dataset's (dataset), a self-blended fake made on the fly from every real"
+        " face, fresh each epoch (self_blended: no fake video needed), or both. Validation uses the same source.",
     )
     max_train_faces: int | None = Field(
         None, ge=2, description="Train on a seeded subset of at most this many faces (quick runs); default: all."

@@ -38,9 +38,12 @@ from tqdm import tqdm
 from deepfake.components.classifier.model import Aggregation, ModelConfig, build_network, load_pretrained
 from deepfake.components.classifier.scoring import aggregate, eval_transform, load_face
 from deepfake.components.contract import BASE_DIR_ENV, DEFAULT_BASE_DIR, TRAIN_COMMAND, ComponentKind, ContainerLayout
+from deepfake.components.faces.blending import SelfBlend
+from deepfake.components.faces.boxes import FaceBox
+from deepfake.components.faces.crop import DEFAULT_MARGIN
 from deepfake.components.manifests import LABEL_NAMES, LabelledFace, safe_relative_path, write_json
 from deepfake.components.spec import MetricSpec
-from deepfake.components.train_classifier.params import Params
+from deepfake.components.train_classifier.params import FakeSource, Params
 
 log = logging.getLogger(__name__)
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -161,6 +164,33 @@ def sample_seed(seed: int, epoch: int, index: int) -> int:
     return int(np.random.SeedSequence([seed, epoch, index]).generate_state(1, np.uint64)[0])
 
 
+BLENDED = "#self-blended"  # the pseudo-video of a real video's self-blended fakes
+
+
+def with_self_blends(records: Sequence[LabelledFace], fake_source: FakeSource) -> list[LabelledFace]:
+    """The samples `fake_source` asks for: the dataset's faces, a self-blended fake of each real face (labelled
+    FAKE, in a pseudo-video of its own so video-level scores keep it apart), or both."""
+    kept = [record for record in records if fake_source != "self_blended" or record.label == 0]
+    if fake_source == "dataset":
+        return kept
+    blends = [
+        record.model_copy(update={"label": 1, "video_id": f"{record.video_id}{BLENDED}"})
+        for record in records
+        if record.label == 0
+    ]
+    return kept + blends
+
+
+def self_blend(image: Image.Image, record: LabelledFace, rng: np.random.Generator) -> Image.Image:
+    """A self-blended fake of a real crop, its mask from the crop's keypoints (or, without, from where the face
+    sits in a crop with extract-faces' default margin)."""
+    pixels = np.asarray(image)
+    side = pixels.shape[0] / (1 + 2 * DEFAULT_MARGIN)
+    offset = (pixels.shape[0] - side) / 2
+    face = FaceBox(round(offset), round(offset), round(side), round(side), 1.0)
+    return Image.fromarray(SelfBlend(rng, face, tuple(record.crop_keypoints)).apply(pixels))
+
+
 class FaceImages(Dataset[tuple[torch.Tensor, torch.Tensor, int]]):
     """Face crops and their float targets.
 
@@ -171,6 +201,7 @@ class FaceImages(Dataset[tuple[torch.Tensor, torch.Tensor, int]]):
     def __init__(
         self, root: Path, records: Sequence[LabelledFace], transform: v2.Compose, image_size: int, seed: int | None
     ) -> None:
+        self.records = list(records)
         self.paths = [safe_relative_path(root, record.image) for record in records]
         self.targets = torch.tensor([float(record.label) for record in records])
         self.transform, self.seed = transform, seed
@@ -181,7 +212,12 @@ class FaceImages(Dataset[tuple[torch.Tensor, torch.Tensor, int]]):
 
     def __getitem__(self, key: Key) -> tuple[torch.Tensor, torch.Tensor, int]:
         epoch, index = key
-        image = load_face(self.paths[index], self.draft_size)
+        record = self.records[index]
+        if record.video_id.endswith(BLENDED):  # decoded in full: the keypoints are in the stored crop's pixels
+            rng = np.random.default_rng(sample_seed(self.seed or 0, epoch, index))
+            image = self_blend(load_face(self.paths[index]), record, rng)
+        else:
+            image = load_face(self.paths[index], self.draft_size)
         if self.seed is None:
             return self.transform(image), self.targets[index], index
         with torch.random.fork_rng(devices=[]):

@@ -45,6 +45,13 @@ def build_pipeline() -> Pipeline:
     architecture = pipeline.parameter(
         "Architecture", str, "resnet18", "torchvision backbone with a one-logit head.", choices=ARCHITECTURES
     )
+    fake_source = pipeline.parameter(
+        "FakeSource",
+        str,
+        "dataset",
+        "Fakes to train on: the dataset's, self-blended ones made from every real face, or both.",
+        choices=tuple(TRAIN_CLASSIFIER.params_schema["properties"]["fake_source"]["enum"]),
+    )
     epochs = pipeline.parameter("Epochs", int, 10, "Most training epochs (early stopping may end sooner).")
     patience = pipeline.parameter("EarlyStoppingPatience", int, 6, "Epochs without a lower validation loss.")
     batch_size = pipeline.parameter("BatchSize", int, 32, "Faces a training step.")
@@ -70,6 +77,7 @@ def build_pipeline() -> Pipeline:
         params={
             "architecture": architecture,
             "image_size": face_size,
+            "fake_source": fake_source,
             "epochs": epochs,
             "early_stopping_patience": patience,
             "batch_size": batch_size,

@@ -27,7 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from skimage import data
 
 from deepfake.components.faces.blending import SelfBlend
-from deepfake.components.faces.detection import FaceBox, FaceDetector
+from deepfake.components.faces.boxes import FaceBox
+from deepfake.components.faces.detection import FaceDetector
 from deepfake.components.manifests import Split, write_json
 from deepfake.components.params import describe_validation_error
 from deepfake.pipelines.demo.video import write_h264

@@ -3,8 +3,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from deepfake.components.faces.boxes import FaceBox
 from deepfake.components.faces.crop import encode_jpeg, square_crop
-from deepfake.components.faces.detection import FaceBox, FaceDetector, suppress_overlaps, tile_origins
+from deepfake.components.faces.detection import FaceDetector, suppress_overlaps, tile_origins
 from deepfake.components.faces.sampling import VideoReadError, evenly_spaced, open_video, probe, read_frames
 from tests.support.media import blank_clip, face_clip, face_frame
 

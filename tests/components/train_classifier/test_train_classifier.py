@@ -2,6 +2,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -453,3 +454,27 @@ def test_two_processes_train_data_parallel_under_torchrun(dataset: Path, tmp_pat
     assert sum(bool(METRIC_LINE.search(line)) for line in log.splitlines()) == EPOCHS  # logged by rank 0 only
     _, config = load_model(base / "model")
     assert config.training["train_faces"] == 32 and config.training["epochs_run"] == EPOCHS
+
+
+def test_self_blended_fakes_need_no_fake_input_and_are_fresh_each_epoch_but_fixed_for_a_seed(
+    dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reals = tmp_path / "reals"
+    shutil.copytree(dataset, reals)
+    for split in ("train", "validation", "test"):
+        rows = read_jsonl(reals / "splits" / f"{split}.jsonl", LabelledFace)
+        write_jsonl(reals / "splits" / f"{split}.jsonl", [row for row in rows if row.label == 0])
+    samples = training.with_self_blends(read_jsonl(reals / "splits" / "train.jsonl", LabelledFace), "self_blended")
+    assert [row.label for row in samples] == [0] * 16 + [1] * 16
+    assert samples[16].image == samples[0].image and samples[16].video_id == f"{samples[0].video_id}{training.BLENDED}"
+    config = ModelConfig(architecture="resnet18", image_size=FACE_SIZE, version="v")
+    images = FaceImages(reals / "faces", samples, eval_transform(config), FACE_SIZE, seed=3)
+    blended, again, later = images[(1, 16)][0], images[(1, 16)][0], images[(2, 16)][0]
+    assert torch.equal(blended, again) and not torch.equal(blended, later)
+    assert not torch.equal(blended, images[(1, 0)][0]) and images[(1, 16)][1] == 1.0
+
+    base = prepare_job(tmp_path / "job", reals, {**HYPERPARAMETERS, "fake_source": "self_blended"})
+    code, _ = train_in_process(base, monkeypatch)
+    assert code == 0, failure(base)
+    _, trained = load_model(base / "model")
+    assert trained.training["train_faces"] == 32 and trained.training["validation_faces"] == 24

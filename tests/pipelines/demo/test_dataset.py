@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from deepfake.components.faces.detection import FaceBox, FaceDetector
+from deepfake.components.faces.boxes import FaceBox
+from deepfake.components.faces.detection import FaceDetector
 from deepfake.components.faces.sampling import evenly_spaced, open_video, probe, read_frames
 from deepfake.pipelines.demo.dataset import MARKER, DemoError, DemoOptions, DemoSummary, main, make_demo_dataset
 
