@@ -19,8 +19,9 @@ from deepfake.components.classifier.scoring import face_score, person_probabilit
 from deepfake.components.manifests import DATASET_SPLITS, FACE_DATASET, LabelledFace, read_jsonl
 from deepfake.components.serve.schema import FrameScore
 from deepfake.components.train_classifier.calibration import THRESHOLD_RULE, choose_threshold, fit_temperature
-from deepfake.components.train_classifier.params import Params
+from deepfake.components.train_classifier.params import FakeSource, Params
 from deepfake.components.train_classifier.training import (
+    BLENDED,
     METRICS,
     TrainingData,
     barrier,
@@ -98,7 +99,8 @@ def run(params: Params, ctx: RunContext) -> None:
         data = TrainingData(faces, train, validation)
         result = fit(params, config, data, pretrained, ctx.checkpoint_dir, ctx.output_data_dir, fingerprint, rank)
         if rank.local_rank == 0:
-            calibrated = calibrate(config, validation, result.validation_logits, params.threshold)
+            own = calibration_faces(validation, params.fake_source)  # the dataset's own videos come first
+            calibrated = calibrate(config, own, result.validation_logits[: len(own)], params.threshold)
             save_model(
                 ctx.outputs["model"],
                 result.network,
@@ -114,6 +116,15 @@ def run(params: Params, ctx: RunContext) -> None:
         barrier(rank)
     finally:
         leave_process_group()
+
+
+def calibration_faces(validation: Sequence[LabelledFace], fake_source: FakeSource) -> list[LabelledFace]:
+    """What the threshold is fitted on: with `both`, the dataset's own validation videos when they hold both classes,
+    since test and production videos are the dataset's kind, not self-blends; otherwise all of validation."""
+    own = [record for record in validation if not record.video_id.endswith(BLENDED)]
+    if fake_source == "both" and {record.label for record in own} == {0, 1}:
+        return own
+    return list(validation)
 
 
 def calibrate(

@@ -8,7 +8,8 @@ import pytest
 from deepfake.components.classifier.model import ModelConfig
 from deepfake.components.manifests import LabelledFace
 from deepfake.components.train_classifier.calibration import choose_threshold, fit_temperature
-from deepfake.components.train_classifier.component import calibrate
+from deepfake.components.train_classifier.component import calibrate, calibration_faces
+from deepfake.components.train_classifier.training import with_self_blends
 
 
 def test_the_temperature_that_made_the_labels_is_recovered() -> None:
@@ -69,3 +70,23 @@ def test_a_given_threshold_is_kept_and_the_temperature_still_fitted() -> None:
     assert given.threshold == 0.3 and given.training["threshold_rule"] == "given by the threshold param"
     assert given.temperature == chosen.temperature == 0.25, "separable logits sharpen up to the bound, no further"
     assert chosen.training["validation_balanced_accuracy_at_chosen"] == 1.0
+
+
+def test_with_both_sources_the_threshold_is_fitted_on_the_datasets_own_videos() -> None:
+    rows = [
+        LabelledFace(
+            video_id=f"v{index}",
+            frame_index=0,
+            image=f"faces/v{index}.jpg",
+            box=(0, 0, 8, 8),
+            score=0.9,
+            label=index % 2,
+            group=f"v{index}",
+        )
+        for index in range(4)
+    ]
+    both = with_self_blends(rows, "both")
+    assert calibration_faces(both, "both") == rows == both[:4]
+    assert calibration_faces(both, "self_blended") == both
+    reals = [row for row in rows if row.label == 0]
+    assert calibration_faces(with_self_blends(reals, "both"), "both") == with_self_blends(reals, "both")
