@@ -50,8 +50,9 @@ def test_one_class_cannot_calibrate_a_threshold() -> None:
         choose_threshold([0, 0], [0.1, 0.2])
 
 
-def test_a_given_threshold_is_kept_and_the_temperature_still_fitted() -> None:
-    rows = [
+def videos(count: int) -> list[LabelledFace]:
+    """One face a video, REAL and FAKE in turn."""
+    return [
         LabelledFace(
             video_id=f"v{index}",
             frame_index=0,
@@ -61,8 +62,12 @@ def test_a_given_threshold_is_kept_and_the_temperature_still_fitted() -> None:
             label=index % 2,
             group=f"v{index}",
         )
-        for index in range(40)
+        for index in range(count)
     ]
+
+
+def test_a_given_threshold_is_kept_and_the_temperature_still_fitted() -> None:
+    rows = videos(40)
     logits = [(6.0 if row.label else -6.0) + (index % 5 - 2) for index, row in enumerate(rows)]
     config = ModelConfig(architecture="resnet18", image_size=32, version="v")
     given = calibrate(config, rows, logits, 0.3)
@@ -73,18 +78,7 @@ def test_a_given_threshold_is_kept_and_the_temperature_still_fitted() -> None:
 
 
 def test_with_both_sources_the_threshold_is_fitted_on_the_datasets_own_videos() -> None:
-    rows = [
-        LabelledFace(
-            video_id=f"v{index}",
-            frame_index=0,
-            image=f"faces/v{index}.jpg",
-            box=(0, 0, 8, 8),
-            score=0.9,
-            label=index % 2,
-            group=f"v{index}",
-        )
-        for index in range(4)
-    ]
+    rows = videos(4)
     both = with_self_blends(rows, "both")
     assert calibration_faces(both, "both") == rows == both[:4]
     assert calibration_faces(both, "self_blended") == both
