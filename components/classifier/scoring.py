@@ -69,29 +69,47 @@ def aggregate(probabilities: Sequence[float], how: Aggregation) -> float:
 def person_probabilities(faces: Sequence[FrameScore], how: Aggregation) -> dict[int, float]:
     """Each track's probability_fake, its faces aggregated as a video's. The video's is the highest: a fake person
     among real ones is a fake video (the DFDC winners scored each face and took the most suspicious person)."""
-    by_track: dict[int, list[float]] = {}
-    for face in faces:
-        by_track.setdefault(face.track, []).append(face.probability_fake)
-    if not by_track:
-        raise ValueError("cannot aggregate a video with no scored frames")
-    return {track: aggregate(values, how) for track, values in sorted(by_track.items())}
+    return {
+        track: aggregate([face.probability_fake for face in scored], how) for track, scored in _by_track(faces).items()
+    }
 
 
 def score_people(faces: Sequence[FrameScore], how: Aggregation, threshold: float) -> tuple[float, list[TrackScore]]:
     """The video's probability_fake and each person, most suspicious first; a person's box is its largest face's."""
     people = person_probabilities(faces, how)
+    by_track = _by_track(faces)
     tracks = [
         TrackScore(
             track=track,
             label=verdict_label(probability, threshold),
             probability_fake=round(probability, 6),
-            faces=len(scored := [face for face in faces if face.track == track]),
-            frames=sorted({face.frame_index for face in scored}),
-            box=max((face.box for face in scored if face.box), key=lambda box: box[2] * box[3], default=None),
+            faces=len(by_track[track]),
+            frames=sorted({face.frame_index for face in by_track[track]}),
+            box=max((face.box for face in by_track[track] if face.box), key=lambda box: box[2] * box[3], default=None),
         )
         for track, probability in sorted(people.items(), key=lambda item: (-item[1], item[0]))
     ]
     return max(people.values()), tracks
+
+
+def _by_track(faces: Sequence[FrameScore]) -> dict[int, list[FrameScore]]:
+    by_track: dict[int, list[FrameScore]] = {}
+    for face in faces:
+        by_track.setdefault(face.track, []).append(face)
+    if not by_track:
+        raise ValueError("cannot aggregate a video with no scored frames")
+    return dict(sorted(by_track.items()))
+
+
+def video_probabilities(
+    faces: Sequence[FaceRecord], probabilities: Sequence[float] | np.ndarray, how: Aggregation
+) -> dict[str, tuple[float, list[FrameScore]]]:
+    """Video id → its probability_fake (its most suspicious person's) and its scored faces, for rows of a
+    FaceDataset: what evaluation, calibration and training's validation AUC all judge a video by."""
+    scored: dict[str, list[FrameScore]] = {}
+    for face, probability in zip(faces, probabilities, strict=True):
+        scored.setdefault(face.video_id, []).append(face_score(face, probability))
+    return {video: (max(person_probabilities(rows, how).values()), rows) for video, rows in sorted(scored.items())}
 
 
 def face_score(face: FaceRecord, probability: float) -> FrameScore:

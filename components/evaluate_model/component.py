@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from deepfake.components import Component, ComponentKind, InputSpec, OutputSpec, RunContext
 from deepfake.components.classifier.crops import locate_crops, open_model, score_crops
 from deepfake.components.classifier.model import MODEL_ARTIFACT, Aggregation, ModelConfig
-from deepfake.components.classifier.scoring import face_score, person_probabilities, verdict_label
+from deepfake.components.classifier.scoring import verdict_label, video_probabilities
 from deepfake.components.evaluate_model.metrics import (
     MIN_BOOTSTRAP_SAMPLES,
     binary_classification_metrics,
@@ -44,7 +44,6 @@ from deepfake.components.manifests import (
     read_jsonl,
     write_json,
 )
-from deepfake.components.serve.schema import FrameScore
 
 log = logging.getLogger(__name__)
 EVALUATION_FILE = "evaluation.json"
@@ -151,12 +150,9 @@ def read_split(folder: Path, split: Split) -> list[LabelledFace]:
 def score_videos(rows: Sequence[LabelledFace], probabilities: np.ndarray, aggregation: Aggregation) -> list[VideoScore]:
     """One probability_fake a video, aggregated from its faces (person by person) exactly as serving does it."""
     labels = _video_labels(rows)
-    faces: dict[str, list[FrameScore]] = {video: [] for video in labels}
-    for row, probability in zip(rows, probabilities, strict=True):
-        faces[row.video_id].append(face_score(row, probability))
     return [
-        VideoScore(video, labels[video], max(person_probabilities(scored, aggregation).values()), len(scored))
-        for video, scored in sorted(faces.items())
+        VideoScore(video, labels[video], probability, len(scored))
+        for video, (probability, scored) in video_probabilities(rows, probabilities, aggregation).items()
     ]
 
 

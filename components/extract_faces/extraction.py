@@ -70,19 +70,19 @@ def extract_video(
             image = f"faces/{record.id}/{index:06d}-{person.track}.jpg"
             crop, crop_keypoints = face_crop(frame, person.face, settings.margin, settings.face_size, settings.align)
             _write_atomically(safe_relative_path(output, image), encode_jpeg(crop, settings.jpeg_quality))
-            box = person.face
+            face = person.face
             faces.append(
                 FaceRecord(
                     video_id=record.id,
                     frame_index=index,
                     image=image,
-                    box=(box.x, box.y, box.width, box.height),
-                    score=round(box.score, 6),
+                    box=face.xywh,
+                    score=round(face.score, 6),
                     label=record.label,
                     group=record.group,
                     source_split=record.source_split,
                     track=person.track,
-                    keypoints=box.keypoints,
+                    keypoints=face.keypoints,
                     crop_keypoints=crop_keypoints,
                 )
             )

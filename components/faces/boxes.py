@@ -6,7 +6,6 @@ Crops, tracks and self-blends use it where MediaPipe is not installed (the train
 from dataclasses import dataclass
 
 Point = tuple[float, float]
-KEYPOINT_NAMES = ("right_eye", "left_eye", "nose_tip", "mouth", "right_ear", "left_ear")
 
 
 @dataclass(frozen=True)
@@ -16,11 +15,16 @@ class FaceBox:
     width: int
     height: int
     score: float
-    keypoints: tuple[Point, ...] = ()
+    keypoints: tuple[Point, ...] = ()  # right eye, left eye, nose tip, mouth, right ear, left ear: the person's sides
 
     @property
     def centre(self) -> Point:
         return self.x + self.width / 2, self.y + self.height / 2
+
+    @property
+    def xywh(self) -> tuple[int, int, int, int]:
+        """The box as manifests and verdicts carry it."""
+        return self.x, self.y, self.width, self.height
 
     def iou(self, other: "FaceBox") -> float:
         left, top = max(self.x, other.x), max(self.y, other.y)

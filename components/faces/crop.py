@@ -22,9 +22,7 @@ def face_crop(
     """The crop, and the face's keypoints in its pixels. Aligned: rotated about the face's centre so that the eye
     line is level, the side `BOX_PER_EYE_DISTANCE` eye distances (plus the margin); otherwise `square_crop`."""
     if not align or len(face.keypoints) < 2:
-        side = _side(max(face.width, face.height), margin)
-        centre_x, centre_y = face.centre
-        left, top = round(centre_x - side / 2), round(centre_y - side / 2)
+        left, top, side = _square(face, margin)
         scale = size / side
         points = tuple(((x - left) * scale, (y - top) * scale) for x, y in face.keypoints)
         return square_crop(frame, face, margin, size), _rounded(points)
@@ -51,9 +49,7 @@ def face_crop(
 
 def square_crop(frame: np.ndarray, box: FaceBox, margin: float, size: int) -> np.ndarray:
     """A square of side `max(w, h) * (1 + 2 * margin)` centred on the face, resized to `size` x `size`."""
-    side = _side(max(box.width, box.height), margin)
-    centre_x, centre_y = box.centre
-    left, top = round(centre_x - side / 2), round(centre_y - side / 2)
+    left, top, side = _square(box, margin)
     height, width = frame.shape[:2]
     pad = max(0, -left, -top, left + side - width, top + side - height)
     if pad:
@@ -69,6 +65,13 @@ def encode_jpeg(rgb: np.ndarray, quality: int = 95) -> bytes:
     if not ok:
         raise ValueError("JPEG encoding failed")
     return encoded.tobytes()
+
+
+def _square(box: FaceBox, margin: float) -> tuple[int, int, int]:
+    """Left, top and side of the unaligned crop in frame pixels."""
+    side = _side(max(box.width, box.height), margin)
+    centre_x, centre_y = box.centre
+    return round(centre_x - side / 2), round(centre_y - side / 2), side
 
 
 def _side(face_side: float, margin: float) -> int:

@@ -45,8 +45,9 @@ class FaceDetector:
         faces: list[FaceBox] = []
         for face in near:
             side = max(ROI_MIN_SIDE, ROI_SCALE * max(face.width, face.height))
-            left = int(min(max(0, face.x + face.width / 2 - side / 2), max(0, width - side)))
-            top = int(min(max(0, face.y + face.height / 2 - side / 2), max(0, height - side)))
+            centre_x, centre_y = face.centre
+            left = int(min(max(0, centre_x - side / 2), max(0, width - side)))
+            top = int(min(max(0, centre_y - side / 2), max(0, height - side)))
             found = suppress_overlaps(_run(self._tiles, frame[top : top + side, left : left + side], left, top))
             faces.extend(found[:1])
         faces = suppress_overlaps(faces)

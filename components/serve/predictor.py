@@ -85,7 +85,7 @@ class Predictor:
                 FrameScore(
                     frame_index=index,
                     probability_fake=float(score),
-                    box=(person.face.x, person.face.y, person.face.width, person.face.height),
+                    box=person.face.xywh,
                     track=person.track,
                 )
                 for (index, _, person), score in zip(found, scores, strict=True)
@@ -111,7 +111,7 @@ class Predictor:
                 FrameScore(
                     frame_index=0,
                     probability_fake=float(score),
-                    box=(face.x, face.y, face.width, face.height),
+                    box=face.xywh,
                     track=track,
                 )
                 for track, (face, score) in enumerate(zip(faces, scores, strict=True))

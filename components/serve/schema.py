@@ -35,7 +35,7 @@ class TrackScore(BaseModel):
     probability_fake: float = Field(ge=0, le=1)
     faces: int = Field(ge=1, description="Faces of this person scored")
     frames: list[int] = Field(description="The sampled frames the person is in")
-    box: tuple[int, int, int, int] | None = Field(None, description="Its most confident face's box")
+    box: tuple[int, int, int, int] | None = Field(None, description="Its largest face's box")
 
 
 class Verdict(BaseModel):

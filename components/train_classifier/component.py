@@ -15,9 +15,8 @@ import numpy as np
 
 from deepfake.components import ArtifactType, Component, ComponentKind, InputSpec, OutputSpec, RunContext
 from deepfake.components.classifier.model import MODEL_ARTIFACT, ModelConfig, save_model
-from deepfake.components.classifier.scoring import face_score, person_probabilities
+from deepfake.components.classifier.scoring import video_probabilities
 from deepfake.components.manifests import DATASET_SPLITS, FACE_DATASET, LabelledFace, read_jsonl
-from deepfake.components.serve.schema import FrameScore
 from deepfake.components.train_classifier.calibration import THRESHOLD_RULE, choose_threshold, fit_temperature
 from deepfake.components.train_classifier.params import FakeSource, Params
 from deepfake.components.train_classifier.training import (
@@ -134,12 +133,11 @@ def calibrate(
     labels = [record.label for record in validation]
     temperature = fit_temperature(logits, labels)
     probabilities = 1 / (1 + np.exp(-np.asarray(logits, dtype=np.float64) / temperature))
-    videos: dict[str, list[FrameScore]] = {}
-    for record, probability in zip(validation, probabilities, strict=True):
-        videos.setdefault(record.video_id, []).append(face_score(record, float(probability)))
+    videos = video_probabilities(validation, probabilities, config.aggregation)
     video_labels = {record.video_id: record.label for record in validation}
-    scores = [max(person_probabilities(videos[video], config.aggregation).values()) for video in sorted(videos)]
-    chosen, balanced = choose_threshold([video_labels[video] for video in sorted(videos)], scores)
+    chosen, balanced = choose_threshold(
+        [video_labels[video] for video in videos], [probability for probability, _ in videos.values()]
+    )
     summary: dict[str, float | int | str] = {
         "temperature": temperature,
         "threshold_rule": THRESHOLD_RULE if threshold is None else "given by the threshold param",

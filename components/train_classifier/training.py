@@ -36,7 +36,7 @@ from torchvision.transforms import v2
 from tqdm import tqdm
 
 from deepfake.components.classifier.model import Aggregation, ModelConfig, build_network, load_pretrained
-from deepfake.components.classifier.scoring import aggregate, eval_transform, load_face
+from deepfake.components.classifier.scoring import eval_transform, load_face, video_probabilities
 from deepfake.components.contract import BASE_DIR_ENV, DEFAULT_BASE_DIR, TRAIN_COMMAND, ComponentKind, ContainerLayout
 from deepfake.components.faces.blending import SelfBlend
 from deepfake.components.faces.boxes import FaceBox
@@ -47,7 +47,7 @@ from deepfake.components.train_classifier.params import FakeSource, Params
 
 log = logging.getLogger(__name__)
 CHECKPOINT_FILE = "checkpoint.pt"
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2  # 2: progress keeps the best epoch's validation logits
 METRICS_FILE = "metrics.json"
 DEFAULT_MASTER_PORT = 29500
 MAX_DEFAULT_WORKERS = 4
@@ -494,6 +494,7 @@ class Progress:
     best_epoch: int = 0
     best_val_loss: float = math.inf
     best_val_auc: float = math.nan
+    best_val_logits: list[float] = field(default_factory=list)  # what calibration fits, in validation order
     epochs_without_improvement: int = 0
     history: list[dict[str, float]] = field(default_factory=list)
 
@@ -507,14 +508,10 @@ class Scores:
 
 
 def video_auc(records: Sequence[LabelledFace], probabilities: Sequence[float], how: Aggregation) -> float:
-    """ROC AUC over videos, each scored as evaluation and serving score it: its faces aggregated."""
-    scores: dict[str, list[float]] = defaultdict(list)
-    labels: dict[str, int] = {}
-    for record, probability in zip(records, probabilities, strict=True):
-        scores[record.video_id].append(probability)
-        labels[record.video_id] = record.label
-    videos = sorted(scores)
-    return float(roc_auc_score([labels[v] for v in videos], [aggregate(scores[v], how) for v in videos]))
+    """ROC AUC over videos, each scored as evaluation and serving score it: its most suspicious person."""
+    labels = {record.video_id: record.label for record in records}
+    videos = video_probabilities(records, probabilities, how)
+    return float(roc_auc_score([labels[video] for video in videos], [score for score, _ in videos.values()]))
 
 
 def fit(
@@ -607,6 +604,7 @@ def fit(
         progress.epoch = epoch
         if scores.loss < progress.best_val_loss:
             progress.best_epoch, progress.best_val_loss, progress.best_val_auc = epoch, scores.loss, scores.auc
+            progress.best_val_logits = scores.logits
             progress.epochs_without_improvement = 0
             best_state = _cpu_copy(network)
         else:
@@ -652,7 +650,6 @@ def fit(
             progress.best_val_auc,
         )
     network.load_state_dict(best_state)
-    kept = _validate(network, validation_loader, data.validation, pos_weight, precision, device, rank, config)
     summary: dict[str, float | int | str] = {
         "epochs_run": progress.epoch,
         "stop_reason": "early_stopping" if stopped_early else "epochs",
@@ -664,7 +661,7 @@ def fit(
         "validation_faces": len(data.validation),
         "validation_videos": len({record.video_id for record in data.validation}),
     }
-    return FitResult(network.eval(), summary, kept.logits)
+    return FitResult(network.eval(), summary, progress.best_val_logits)
 
 
 def _train_epoch(
