@@ -48,6 +48,13 @@ class Params(BaseModel):
         description="Fakes to learn from: the dataset's (dataset), a self-blended fake made on the fly from every real"
         " face, fresh each epoch (self_blended: no fake video needed), or both. Validation uses the same source.",
     )
+    robustness: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Chance that a training face gets each degradation shared video goes through (downscale, blur,"
+        " noise, JPEG re-compression), drawn per face on whole batches; 0 turns them off.",
+    )
     max_train_faces: int | None = Field(
         None, ge=2, description="Train on a seeded subset of at most this many faces (quick runs); default: all."
     )

@@ -6,7 +6,6 @@ depth) draws from the global RNGs, whose states travel in the checkpoint. A resu
 weights as one that was never interrupted.
 """
 
-import io
 import logging
 import math
 import os
@@ -43,6 +42,7 @@ from deepfake.components.faces.boxes import FaceBox
 from deepfake.components.faces.crop import DEFAULT_MARGIN
 from deepfake.components.manifests import LABEL_NAMES, LabelledFace, safe_relative_path, write_json
 from deepfake.components.spec import MetricSpec
+from deepfake.components.train_classifier.degrade import Degradation, degrade
 from deepfake.components.train_classifier.params import FakeSource, Params
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ METRICS = tuple(
     MetricSpec(name=name, regex=rf"epoch=\d+;.*\b{name}=([0-9]+\.[0-9]+)")
     for name in ("train_loss", "val_loss", "val_auc")
 )
+DEGRADE_STREAM = 0xDE  # keeps the degradations' seeds apart from the faces' (seed, epoch, index)
 T = TypeVar("T")
 Key = tuple[int, int]
 """What the samplers yield and the dataset reads: (epoch, face index)."""
@@ -130,7 +131,8 @@ def subsample(records: Sequence[LabelledFace], limit: int | None, seed: int) -> 
 
 
 def train_transform(config: ModelConfig) -> v2.Compose:
-    """Mirror, a small pose change, lighting, and the re-compression every shared video goes through."""
+    """Mirror, a small pose change and lighting, face by face in the loader; uint8 out, since the degradations
+    (`degrade`) and normalisation run on whole batches in the training process."""
     return v2.Compose(
         [
             v2.ToImage(),
@@ -138,26 +140,21 @@ def train_transform(config: ModelConfig) -> v2.Compose:
             v2.RandomHorizontalFlip(),
             v2.RandomAffine(degrees=8, translate=(0.05, 0.05), scale=(0.95, 1.05)),
             v2.ColorJitter(brightness=0.2, contrast=0.2, saturation=0.2),
-            RandomJpeg(),
-            v2.ToDtype(torch.float32, scale=True),
-            v2.Normalize(config.mean, config.std),
         ]
     )
 
 
-@dataclass(frozen=True)
-class RandomJpeg:
-    """Re-encode a uint8 image as JPEG at a quality drawn from torch's RNG, which the per-face seed covers."""
+def batch_transform(config: ModelConfig, probability: float) -> Callable[[torch.Tensor, torch.Generator], torch.Tensor]:
+    """A loader batch (uint8) → the network's input: degraded face by face (each with `probability`), normalised."""
+    settings = Degradation(probability=probability)
+    mean = torch.tensor(config.mean)[:, None, None]
+    std = torch.tensor(config.std)[:, None, None]
 
-    lowest: int = 60
-    highest: int = 100
+    def transform(pixels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        degraded = degrade(pixels, settings, generator) if probability > 0 else pixels
+        return (degraded.float() / 255 - mean) / std
 
-    def __call__(self, image: torch.Tensor) -> torch.Tensor:
-        quality = int(torch.randint(self.lowest, self.highest + 1, ()))
-        encoded = io.BytesIO()
-        Image.fromarray(image.permute(1, 2, 0).numpy()).save(encoded, format="JPEG", quality=quality)
-        with Image.open(encoded) as decoded:
-            return torch.from_numpy(np.array(decoded.convert("RGB"))).permute(2, 0, 1)
+    return transform
 
 
 def sample_seed(seed: int, epoch: int, index: int) -> int:
@@ -237,6 +234,12 @@ class Rank:
     @property
     def is_main(self) -> bool:
         return self.rank == 0
+
+
+def epoch_generator(seed: int, epoch: int, rank: Rank) -> torch.Generator:
+    """The degradations' RNG for one rank's epoch: its batches come in a fixed order, so a step's draws are fixed."""
+    state = np.random.SeedSequence([seed, epoch, rank.rank, DEGRADE_STREAM]).generate_state(1, np.uint64)[0]
+    return torch.Generator().manual_seed(int(state))
 
 
 class TrainBatches(Sampler[list[Key]]):
@@ -593,7 +596,19 @@ def fit(
         epoch = progress.epoch + 1
         batches.set_epoch(epoch)
         train_loss = _train_epoch(
-            model, train_loader, pos_weight, optimizer, scheduler, scaler, precision, device, rank, epoch, params.epochs
+            model,
+            train_loader,
+            batch_transform(config, params.robustness),
+            epoch_generator(params.seed, epoch, rank),
+            pos_weight,
+            optimizer,
+            scheduler,
+            scaler,
+            precision,
+            device,
+            rank,
+            epoch,
+            params.epochs,
         )
         scores = _validate(network, validation_loader, data.validation, pos_weight, precision, device, rank, config)
         if not (math.isfinite(train_loss) and math.isfinite(scores.loss)):
@@ -667,6 +682,8 @@ def fit(
 def _train_epoch(
     model: nn.Module,
     loader: DataLoader,
+    transform: Callable[[torch.Tensor, torch.Generator], torch.Tensor],
+    generator: torch.Generator,
     pos_weight: torch.Tensor,
     optimizer: torch.optim.Optimizer,
     scheduler: LambdaLR,
@@ -682,7 +699,7 @@ def _train_epoch(
     totals = torch.zeros(2, dtype=torch.float64, device=device)
     show = rank.is_main and sys.stderr.isatty()
     for pixels, targets, _ in tqdm(loader, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False, disable=not show):
-        pixels, targets = _to_device(pixels, targets, device)
+        pixels, targets = _to_device(transform(pixels, generator), targets, device)
         with precision.autocast(device):
             logits = model(pixels).squeeze(1)
         loss = functional.binary_cross_entropy_with_logits(logits.float(), targets, pos_weight=pos_weight)
