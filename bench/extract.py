@@ -22,8 +22,8 @@ from deepfake.components.faces.crop import square_crop
 from deepfake.components.faces.detection import FaceDetector
 from deepfake.components.faces.probing import Prober
 from deepfake.components.faces.sampling import evenly_spaced, open_video, probe, read_frames
+from deepfake.components.faces.video import write_h264
 from deepfake.components.manifests import VideoRecord
-from deepfake.pipelines.demo.video import write_h264
 from tests.support.media import ASTRONAUT_FACE_FRACTION, face_frame
 
 FRAMES, FPS, WIDTH, HEIGHT, SAMPLED = 250, 25, 1920, 1080, 32

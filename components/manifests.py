@@ -53,6 +53,15 @@ class VideoRecord(_Row):
     label: Label | None = Field(description="0 real, 1 fake; null for an unlabeled video (to score, not to train on).")
     group: str = Field(description="The original video this one derives from (a real video is its own group).")
     source_split: Split | None = Field(None, description="The dataset's own split, when it has one.")
+    method: str | None = Field(
+        None,
+        description="The manipulation that made a fake, where the dataset names it (FaceForensics++'s method folder,"
+        " Celeb-DF's Celeb-synthesis, a CSV's method column); null for reals and where the dataset does not say"
+        " (DFDC).",
+    )
+    perturbation: str | None = Field(
+        None, description="What perturb-videos did to the original (crf40, half, blur...); null for an original."
+    )
     dataset: str
     frames: int = Field(ge=0)
     fps: float = Field(ge=0)
@@ -75,6 +84,8 @@ class FaceRecord(_Row):
     label: Label | None = Field(description="Its video's label; null when the video is unlabeled.")
     group: str
     source_split: Split | None = None
+    method: str | None = Field(None, description="Its video's manipulation method, where the dataset names it.")
+    perturbation: str | None = Field(None, description="Its video's perturbation; null for an original.")
     track: int = Field(0, ge=0, description="The person: a video's faces of one track are one face across frames.")
     keypoints: tuple[tuple[float, float], ...] = Field(
         (),

@@ -6,7 +6,7 @@
 - bench and examples import no test module (tests.support is shared with the benchmarks); the library imports
   neither tests, bench nor examples, and never a module by its folder name (`components.x` instead of
   `deepfake.components.x`).
-- The component images' code imports nothing of the demo extra (PyAV, scikit-image).
+- The component images' code imports nothing of the demo extra (scikit-image).
 - No import cycle between modules, counting imports inside functions and `if TYPE_CHECKING:` blocks.
 """
 
@@ -31,7 +31,7 @@ PIPELINES_LAYERS = [
     ["cli"],
     ["__main__"],
 ]
-DEMO_ONLY = ("av", "skimage")
+DEMO_ONLY = ("skimage",)
 OTHER_PROJECT = REPO_ROOT / "examples/other_project"
 
 

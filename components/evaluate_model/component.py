@@ -2,14 +2,16 @@
 
 evaluation.json follows SageMaker Model Monitor's model-quality report (`binary_classification_metrics`) at video
 level, which is what the quality gate and the model registry read, since a verdict is given per video. The same
-metrics at frame level sit beside it, to tell a weak face classifier from a weak aggregation.
+metrics at frame level sit beside it, to tell a weak face classifier from a weak aggregation; then each manipulation
+method, each perturbed copy of the split (the robustness sweep) and each extra test set, and a `summary` of the
+worst of them for the gate (sets.py).
 """
 
 import json
 import logging
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +30,14 @@ from deepfake.components.evaluate_model.metrics import (
 from deepfake.components.evaluate_model.report import (
     CONFUSION_IMAGE,
     REPORT_FILE,
+    ROBUSTNESS_IMAGE,
     ROC_IMAGE,
     plot_confusion,
+    plot_robustness,
     plot_roc,
     write_report,
 )
+from deepfake.components.evaluate_model.sets import VideoScore, by_method, set_metrics, summary
 from deepfake.components.manifests import (
     DATASET_SPLITS,
     EVALUATION_REPORT,
@@ -41,6 +46,7 @@ from deepfake.components.manifests import (
     Label,
     LabelledFace,
     Split,
+    read_faces,
     read_jsonl,
     write_json,
 )
@@ -74,6 +80,13 @@ class Params(BaseModel):
         200, ge=0, le=10_000, description="Bootstrap resamples for each metric's standard deviation; 0 disables."
     )
     seed: int = Field(0, ge=0, description="Seed of the bootstrap: the same seed and scores give the same deviations.")
+    extra_test_name: str = Field(
+        "extra",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="The name the extra_test input's set is reported under (a dataset's name, say celeb-df).",
+    )
 
     @field_validator("bootstrap_samples")
     @classmethod
@@ -83,17 +96,11 @@ class Params(BaseModel):
         return samples
 
 
-@dataclass(frozen=True)
-class VideoScore:
-    video_id: str
-    label: Label
-    probability_fake: float
-    faces: int
-
-
 def run(params: Params, ctx: RunContext) -> None:
     rows = read_split(ctx.inputs["splits"], params.split)
+    sets = {name: labelled(ctx.inputs[name], name) for name in ("perturbed", "extra_test") if name in ctx.inputs}
     paths = locate_crops(ctx.inputs["faces"], rows, f"{params.split}.jsonl")
+    other_paths = {name: locate_crops(ctx.inputs[name], found, name) for name, found in sets.items()}
     network, config = open_model(ctx.inputs["model"])
     aggregation = params.aggregation or config.aggregation
     threshold = config.threshold if params.threshold is None else params.threshold
@@ -109,6 +116,14 @@ def run(params: Params, ctx: RunContext) -> None:
     probabilities = score_crops(network, config, paths, params.batch_size)
     videos = score_videos(rows, probabilities, aggregation)
     document = evaluation_document(rows, probabilities, videos, params, config, aggregation, threshold)
+    for name, found in sets.items():
+        scored = score_videos(found, score_crops(network, config, other_paths[name], params.batch_size), aggregation)
+        if name == "perturbed":
+            applied = {row.video_id: str(row.perturbation) for row in found}
+            document["robustness"] = robustness(scored, applied, document, threshold, params)
+        else:
+            document["extra_test"] = {params.extra_test_name: _with_methods(scored, threshold, params)}
+    summarise(document)
     output = ctx.outputs["evaluation"]
     write_json(output / EVALUATION_FILE, document)
     write_predictions(output / PREDICTIONS_FILE, videos, threshold)
@@ -116,14 +131,73 @@ def run(params: Params, ctx: RunContext) -> None:
     frame_metrics = document["frame_level"]["binary_classification_metrics"]
     plot_roc(output / ROC_IMAGE, {"video": video_metrics, "frame": frame_metrics})
     plot_confusion(output / CONFUSION_IMAGE, video_metrics["confusion_matrix"], f"{params.split} split, video level")
+    if "robustness" in document or "extra_test" in document:
+        plot_robustness(output / ROBUSTNESS_IMAGE, {"test": _headline(document), **_other_sets(document)})
     write_report(output / REPORT_FILE, document)
     log.info(
-        "video level: AUC %.4f, accuracy %.4f; frame level: AUC %.4f, accuracy %.4f",
+        "video level: AUC %.4f, accuracy %.4f; frame level: AUC %.4f, accuracy %.4f; worst AUC %.4f (%s)",
         video_metrics["auc"]["value"],
         video_metrics["accuracy"]["value"],
         frame_metrics["auc"]["value"],
         frame_metrics["accuracy"]["value"],
+        document["summary"]["worst_auc"],
+        document["summary"]["worst_auc_set"],
     )
+
+
+def labelled(folder: Path, name: str) -> list[LabelledFace]:
+    """A FaceDataset input scored beside the split: every face must carry its video's label."""
+    rows = read_faces(folder)
+    unlabeled = sorted({row.video_id for row in rows if row.label is None})
+    if unlabeled:
+        raise EvaluationError(
+            f"input '{name}' holds {len(unlabeled)} unlabeled video(s) (first: {unlabeled[0]}): a test set needs"
+            f" labels; score unlabeled videos with the batch-scoring pipeline"
+        )
+    if not rows:
+        raise EvaluationError(f"input '{name}' holds no faces: extract-faces found none in its videos")
+    if name == "perturbed" and (original := next((row for row in rows if row.perturbation is None), None)):
+        raise EvaluationError(
+            f"input 'perturbed' holds faces of an original video ({original.video_id}, no perturbation): pass"
+            f" extract-faces' output on perturb-videos' manifest"
+        )
+    return [LabelledFace.model_validate(row.model_dump()) for row in rows]
+
+
+def robustness(
+    videos: Sequence[VideoScore], applied: Mapping[str, str], document: dict[str, Any], threshold: float, params: Params
+) -> dict[str, Any]:
+    """Each perturbation's set (`applied`: video id → perturbation), with its AUC's drop from the clean split's."""
+    clean = document["binary_classification_metrics"]["auc"]["value"]
+    by_perturbation: dict[str, list[VideoScore]] = {}
+    for video in videos:
+        by_perturbation.setdefault(applied[video.video_id], []).append(video)
+    found = {}
+    for name, members in sorted(by_perturbation.items()):
+        metrics = set_metrics(members, threshold, params.bootstrap_samples, params.seed)
+        if metrics["measurable"]:
+            metrics["auc_drop"] = clean - metrics["auc"]["value"]
+        found[name] = metrics
+    return found
+
+
+def _with_methods(videos: Sequence[VideoScore], threshold: float, params: Params) -> dict[str, Any]:
+    metrics = set_metrics(videos, threshold, params.bootstrap_samples, params.seed)
+    return {**metrics, "by_method": by_method(videos, threshold, params.bootstrap_samples, params.seed)}
+
+
+def summarise(document: dict[str, Any]) -> None:
+    """The gate's `summary`, over every set the document holds so far."""
+    document["summary"] = summary(_headline(document), _other_sets(document))
+
+
+def _headline(document: dict[str, Any]) -> dict[str, Any]:
+    metrics = document["binary_classification_metrics"]
+    return {"videos": document["evaluation"]["videos"], "auc": metrics["auc"], "accuracy": metrics["accuracy"]}
+
+
+def _other_sets(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {**document.get("robustness", {}), **document.get("extra_test", {})}
 
 
 def read_split(folder: Path, split: Split) -> list[LabelledFace]:
@@ -150,8 +224,9 @@ def read_split(folder: Path, split: Split) -> list[LabelledFace]:
 def score_videos(rows: Sequence[LabelledFace], probabilities: np.ndarray, aggregation: Aggregation) -> list[VideoScore]:
     """One probability_fake a video, aggregated from its faces (person by person) exactly as serving does it."""
     labels = _video_labels(rows)
+    methods = {row.video_id: row.method for row in rows}
     return [
-        VideoScore(video, labels[video], probability, len(scored))
+        VideoScore(video, labels[video], probability, len(scored), methods[video])
         for video, (probability, scored) in video_probabilities(rows, probabilities, aggregation).items()
     ]
 
@@ -170,10 +245,11 @@ def evaluation_document(
 
     video_counts = Counter(video.label for video in videos)
     face_counts = Counter(row.label for row in rows)
-    return {
+    document = {
         "binary_classification_metrics": metrics(
             [video.label for video in videos], [video.probability_fake for video in videos]
         ),
+        "by_method": by_method(videos, threshold, params.bootstrap_samples, params.seed),
         "frame_level": {"binary_classification_metrics": metrics([row.label for row in rows], probabilities)},
         "evaluation": {
             "split": params.split,
@@ -187,6 +263,8 @@ def evaluation_document(
             "faces": {name: face_counts[label] for label, name in LABEL_NAMES.items()},
         },
     }
+    summarise(document)
+    return document
 
 
 def write_predictions(path: Path, videos: Sequence[VideoScore], threshold: float) -> None:
@@ -211,7 +289,7 @@ def _video_labels(rows: Sequence[LabelledFace]) -> dict[str, Label]:
 
 COMPONENT = Component(
     name="evaluate-model",
-    version="1.2.0",
+    version="1.3.0",
     kind=ComponentKind.PROCESSING,
     image="deepfake/evaluate-model",
     description=__doc__.splitlines()[0],
@@ -222,12 +300,23 @@ COMPONENT = Component(
         "model": InputSpec(type=MODEL_ARTIFACT, description="The trained model: model.tar.gz, or its unpacked folder."),
         "faces": InputSpec(type=FACE_DATASET, description="The face crops the splits' image paths point into."),
         "splits": InputSpec(type=DATASET_SPLITS, description="train/validation/test.jsonl; param 'split' picks one."),
+        "perturbed": InputSpec(
+            type=FACE_DATASET,
+            optional=True,
+            description="Faces of perturb-videos' copies of the split's videos: the robustness sweep.",
+        ),
+        "extra_test": InputSpec(
+            type=FACE_DATASET,
+            optional=True,
+            description="Faces of another labelled dataset, reported as its own set (param extra_test_name).",
+        ),
     },
     outputs={
         "evaluation": OutputSpec(
             type=EVALUATION_REPORT,
-            description=f"{EVALUATION_FILE} (SageMaker model-quality metrics, video level, plus frame_level),"
-            f" {ROC_IMAGE}, {CONFUSION_IMAGE}, {REPORT_FILE}, {PREDICTIONS_FILE}",
+            description=f"{EVALUATION_FILE} (SageMaker model-quality metrics, video level, plus frame_level,"
+            f" by_method, robustness, extra_test and summary), {ROC_IMAGE}, {CONFUSION_IMAGE}, {ROBUSTNESS_IMAGE}"
+            f" (with a sweep or extra set), {REPORT_FILE}, {PREDICTIONS_FILE}",
         )
     },
 )

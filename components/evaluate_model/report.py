@@ -11,6 +11,7 @@ from deepfake.components.evaluate_model.metrics import SCALAR_METRICS
 from deepfake.components.manifests import LABEL_NAMES
 
 ROC_IMAGE = "roc.png"
+ROBUSTNESS_IMAGE = "robustness.png"
 CONFUSION_IMAGE = "confusion_matrix.png"
 REPORT_FILE = "report.md"
 DPI = 120
@@ -73,6 +74,26 @@ def plot_confusion(path: Path, matrix: Mapping[str, Mapping[str, int]], title: s
     figure.savefig(path, dpi=DPI, bbox_inches="tight")
 
 
+def plot_robustness(path: Path, sets: Mapping[str, Mapping[str, Any]]) -> None:
+    """AUC and accuracy (± one deviation) of each measurable set, the clean test split first."""
+    measured = {name: found for name, found in sets.items() if found.get("measurable", True)}
+    figure = _figure((max(5.0, 1.1 * len(measured) + 2), 4))
+    axes = figure.add_subplot()
+    positions = range(len(measured))
+    for offset, metric in ((-0.2, "auc"), (0.2, "accuracy")):
+        axes.bar(
+            [position + offset for position in positions],
+            [found[metric]["value"] for found in measured.values()],
+            width=0.4,
+            yerr=[found[metric]["standard_deviation"] for found in measured.values()],
+            label=METRIC_TITLES[metric],
+        )
+    axes.set_xticks(list(positions), list(measured))
+    axes.set(ylim=(0, 1.05), ylabel="video level", title="Test split, its perturbations and extra test sets")
+    axes.legend(loc="lower left")
+    figure.savefig(path, dpi=DPI, bbox_inches="tight")
+
+
 def write_report(path: Path, document: Mapping[str, Any]) -> None:
     """report.md from the evaluation.json document, so the two can never disagree."""
     about = document["evaluation"]
@@ -119,8 +140,61 @@ def write_report(path: Path, document: Mapping[str, Any]) -> None:
         "",
         f"![ROC curves, video and frame level]({ROC_IMAGE})",
         "",
+        *_methods_section(document.get("by_method", {}), spread, "By manipulation method (test split)"),
+        *_sets_section(document, spread),
     ]
     path.write_text("\n".join(lines))
+
+
+def _methods_section(methods: Mapping[str, Any], spread: bool, title: str) -> list[str]:
+    if not methods:
+        return []
+    rows = [
+        f"| {name} | {found['videos']['FAKE']} | {_cell(found['auc'], spread)} | {found['recall']:.4f} |"
+        for name, found in methods.items()
+    ]
+    return [
+        f"## {title}",
+        "",
+        "Each method's fakes against every real video.",
+        "",
+        "| Method | FAKE videos | ROC AUC | Recall |",
+        "|---|---:|---:|---:|",
+        *rows,
+        "",
+    ]
+
+
+def _sets_section(document: Mapping[str, Any], spread: bool) -> list[str]:
+    sets = {**document.get("robustness", {}), **document.get("extra_test", {})}
+    if not sets:
+        return []
+    found = document["summary"]
+    rows = []
+    for name, metrics in sets.items():
+        videos = metrics["videos"]["REAL"] + metrics["videos"]["FAKE"]
+        if not metrics["measurable"]:
+            rows.append(f"| {name} | {videos} | one class only | | |")
+            continue
+        drop = f"{metrics['auc_drop']:+.4f}" if "auc_drop" in metrics else ""
+        rows.append(
+            f"| {name} | {videos} | {_cell(metrics['auc'], spread)} | {_cell(metrics['accuracy'], spread)} | {drop} |"
+        )
+    lines = [
+        "## Robustness and extra test sets",
+        "",
+        f"Worst AUC {found['worst_auc']:.4f} ({found['worst_auc_set']}); worst accuracy {found['worst_accuracy']:.4f}.",
+        "",
+        "| Set | Videos | ROC AUC | Accuracy | AUC drop from test |",
+        "|---|---:|---:|---:|---:|",
+        *rows,
+        "",
+        f"![AUC and accuracy of each set]({ROBUSTNESS_IMAGE})",
+        "",
+    ]
+    for name, metrics in document.get("extra_test", {}).items():
+        lines += _methods_section(metrics.get("by_method", {}), spread, f"By manipulation method ({name})")
+    return lines
 
 
 def _figure(size: tuple[float, float]) -> Figure:

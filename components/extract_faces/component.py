@@ -202,7 +202,7 @@ def _write_dataset(output: Path, results: list[VideoResult], ctx: RunContext, el
 
 COMPONENT = Component(
     name="extract-faces",
-    version="2.0.0",
+    version="2.1.0",
     kind=ComponentKind.PROCESSING,
     image="deepfake/extract-faces",
     description=__doc__.split("\n")[0],

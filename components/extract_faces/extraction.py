@@ -81,6 +81,8 @@ def extract_video(
                     label=record.label,
                     group=record.group,
                     source_split=record.source_split,
+                    method=record.method,
+                    perturbation=record.perturbation,
                     track=person.track,
                     keypoints=face.keypoints,
                     crop_keypoints=crop_keypoints,

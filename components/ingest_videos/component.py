@@ -182,6 +182,7 @@ def to_record(candidate: Candidate, info: VideoProbe, dataset_format: DatasetFor
         label=entry.label,
         group=entry.group or candidate.id,
         source_split=entry.source_split,
+        method=entry.method,
         dataset=dataset_format,
         frames=info.frames,
         fps=info.fps,
@@ -224,7 +225,7 @@ def summarise(
 
 COMPONENT = Component(
     name="ingest-videos",
-    version="1.2.0",
+    version="1.3.0",
     kind=ComponentKind.PROCESSING,
     image="deepfake/ingest-videos",
     description=__doc__,

@@ -25,7 +25,7 @@ public loaders of the dataset, found by searching their code):
   `List_of_testing_videos.txt` (518 videos). The README shows neither the list's lines nor the synthesis names:
   the list holds lines such as `1 YouTube-real/00170.mp4` and `0 Celeb-synthesis/id0_id16_0000.mp4`, where 1 means
   REAL, and `idA_idB_NNNN` is the face of `idB` put on clip `NNNN` of `idA`, i.e. made on `Celeb-real/idA_NNNN.mp4`.
-- CSV: this project's own format, `path,label[,group][,split]` with paths relative to the dataset root.
+- CSV: this project's own format, `path,label[,group][,split][,method]` with paths relative to the dataset root.
 - unlabeled: every video file under the root, with no label, for batch scoring; never auto-detected, since a
   labelled dataset is a folder of videos too.
 """
@@ -56,7 +56,7 @@ FF_COMPRESSIONS = ("c0", "raw", "c23", "c40")
 CELEB_REAL, CELEB_YOUTUBE, CELEB_SYNTHESIS = "celeb-real", "youtube-real", "celeb-synthesis"
 CELEB_FOLDER_NAMES = {CELEB_REAL: "Celeb-real", CELEB_YOUTUBE: "YouTube-real", CELEB_SYNTHESIS: "Celeb-synthesis"}
 CELEB_TEST_LIST = "List_of_testing_videos.txt"
-CSV_COLUMNS = ("path", "label", "group", "split")
+CSV_COLUMNS = ("path", "label", "group", "split", "method")
 CSV_REQUIRED = ("path", "label")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
 
@@ -77,6 +77,7 @@ class ListedVideo:
     label: Label | None
     group: str | None = None
     source_split: Split | None = None
+    method: str | None = None
 
 
 @dataclass
@@ -204,7 +205,7 @@ def read_faceforensics(root: Path) -> Listing:
         source, name = original
         fallback = f"{FF_ORIGINALS}/{source}/{compression}/videos/{name}"
         split = splits.get(name) if source == "youtube" else None
-        listing.videos.append(ListedVideo(relative.as_posix(), 1, canonical.get(original, fallback), split))
+        listing.videos.append(ListedVideo(relative.as_posix(), 1, canonical.get(original, fallback), split, method))
     return listing
 
 
@@ -277,7 +278,9 @@ def read_celeb_df(root: Path) -> Listing:
                     )
                     continue
                 group = f"{real_folder}/{match['target']}_{match['clip']}"
-            listing.videos.append(ListedVideo(relative, label, group, "test" if listed_label is not None else "train"))
+            split: Split = "test" if listed_label is not None else "train"
+            method = folder.name if kind == CELEB_SYNTHESIS else None
+            listing.videos.append(ListedVideo(relative, label, group, split, method))
     for kind, name in sorted(tested.keys() - seen):
         listing.reject(f"{CELEB_FOLDER_NAMES.get(kind, kind)}/{name}", f"missing file: listed in {CELEB_TEST_LIST}")
     return listing
@@ -333,8 +336,8 @@ def _read_csv_rows(text: str, csv_file: str, listing: Listing) -> None:
         missing = [name for name in CSV_REQUIRED if name not in columns]
         if unknown or missing:
             raise ValueError(
-                f"{csv_file}: header {','.join(columns) or '(empty)'} must be path,label with optional group and "
-                f"split columns" + (f"; unknown: {', '.join(unknown)}" if unknown else "")
+                f"{csv_file}: header {','.join(columns) or '(empty)'} must be path,label with optional group, "
+                f"split and method columns" + (f"; unknown: {', '.join(unknown)}" if unknown else "")
             )
         reader.fieldnames = columns
         for row in reader:
@@ -350,7 +353,11 @@ def _read_csv_rows(text: str, csv_file: str, listing: Listing) -> None:
                 listing.reject(relative, f"{where}: {exc}")
                 continue
             group = (row.get("group") or "").strip() or None
-            listing.videos.append(ListedVideo(relative, label, group, split))
+            method = (row.get("method") or "").strip() or None
+            if method is not None and label == 0:
+                listing.reject(relative, f"{where}: a REAL video has no manipulation method ({method!r}); clear it")
+                continue
+            listing.videos.append(ListedVideo(relative, label, group, split, method))
 
 
 def _label(value: object, accepted: dict[str, Label]) -> Label:

@@ -1,1 +1,1 @@
-"""The synthetic demo dataset `make pipeline-run` trains on (needs the `demo` extra: PyAV and scikit-image)."""
+"""The synthetic demo dataset `make pipeline-run` trains on (needs the `video` and `demo` extras)."""

@@ -29,9 +29,9 @@ from skimage import data
 from deepfake.components.faces.blending import SelfBlend
 from deepfake.components.faces.boxes import FaceBox
 from deepfake.components.faces.detection import FaceDetector
+from deepfake.components.faces.video import write_h264
 from deepfake.components.manifests import Split, write_json
 from deepfake.components.params import describe_validation_error
-from deepfake.pipelines.demo.video import write_h264
 
 MARKER = ".demo-dataset.json"
 PART_PREFIX = "dfdc_train_part_"
@@ -52,13 +52,20 @@ class DemoOptions(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     real_videos: int = Field(64, ge=1, le=10_000, description="Real clips; each gets `fakes_per_real` fakes.")
+    held_out: int = Field(
+        32,
+        ge=0,
+        le=10_000,
+        description="More real clips, with their fakes, marked split 'test' in metadata.json: split-dataset keeps"
+        " them as the test split (at the defaults, 64 videos: enough to measure an AUC).",
+    )
     fakes_per_real: int = Field(1, ge=1, le=10)
     frames: int = Field(32, ge=1, le=3_000, description="Frames per video.")
     fps: int = Field(25, ge=1, le=120)
     width: int = Field(256, ge=128, le=3840, multiple_of=2, description="Even, as H.264 yuv420p needs.")
     height: int = Field(256, ge=128, le=2160, multiple_of=2)
     parts: int = Field(2, ge=1, description="DFDC part folders; each fake lives in its original's part.")
-    split: Split = Field("train", description="The split every video gets in metadata.json.")
+    split: Split = Field("train", description="The split the other videos get in metadata.json.")
     seed: int = Field(0, ge=0)
     workers: int = Field(2, ge=1, le=64, description="Processes; the output does not depend on it.")
 
@@ -122,16 +129,18 @@ def make_demo_dataset(out: Path, options: DemoOptions) -> DemoSummary:
     names = _names(options)
     jobs: list[_Job] = []
     metadata: dict[Path, dict[str, dict[str, str | None]]] = {}
-    for index in range(options.real_videos):
-        folder = out / f"{PART_PREFIX}{index * options.parts // options.real_videos}"
-        first_fake = options.real_videos + index * options.fakes_per_real
+    reals = options.real_videos + options.held_out
+    for index in range(reals):
+        folder = out / f"{PART_PREFIX}{index * options.parts // reals}"
+        split = options.split if index < options.real_videos else "test"
+        first_fake = reals + index * options.fakes_per_real
         real, fakes = names[index], tuple(names[first_fake : first_fake + options.fakes_per_real])
         jobs.append(_Job(folder / f"{real}.mp4", index, None, options, face))
         entries = metadata.setdefault(folder, {})
-        entries[f"{real}.mp4"] = {"label": "REAL", "split": options.split, "original": None}
+        entries[f"{real}.mp4"] = {"label": "REAL", "split": split, "original": None}
         for number, fake in enumerate(fakes):
             jobs.append(_Job(folder / f"{fake}.mp4", index, number, options, face))
-            entries[f"{fake}.mp4"] = {"label": "FAKE", "split": options.split, "original": f"{real}.mp4"}
+            entries[f"{fake}.mp4"] = {"label": "FAKE", "split": split, "original": f"{real}.mp4"}
     if options.workers > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(min(options.workers, len(jobs))) as pool:
             list(pool.map(_render, jobs))
@@ -145,8 +154,8 @@ def make_demo_dataset(out: Path, options: DemoOptions) -> DemoSummary:
         out=out,
         parts=folders,
         metadata=[folder / "metadata.json" for folder in folders],
-        real_videos=options.real_videos,
-        fake_videos=options.real_videos * options.fakes_per_real,
+        real_videos=reals,
+        fake_videos=reals * options.fakes_per_real,
         frames_per_video=options.frames,
         width=options.width,
         height=options.height,
@@ -183,7 +192,7 @@ def _names(options: DemoOptions) -> list[str]:
     rng = np.random.default_rng([options.seed, 0])
     letters = np.array(list(string.ascii_lowercase))
     names: dict[str, None] = {}
-    while len(names) < options.real_videos * (1 + options.fakes_per_real):
+    while len(names) < (options.real_videos + options.held_out) * (1 + options.fakes_per_real):
         names["".join(rng.choice(letters, NAME_LENGTH))] = None
     return list(names)
 
@@ -323,6 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, required=True, help="a new or empty folder, or a previous demo dataset")
     parser.add_argument("--real-videos", type=int, default=defaults.real_videos)
+    parser.add_argument("--held-out", type=int, default=defaults.held_out, help="real clips marked 'test'")
     parser.add_argument("--fakes-per-real", type=int, default=defaults.fakes_per_real)
     parser.add_argument("--frames", type=int, default=defaults.frames, help="frames per video")
     parser.add_argument("--fps", type=int, default=defaults.fps)
@@ -335,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         options = DemoOptions(
             real_videos=args.real_videos,
+            held_out=args.held_out,
             fakes_per_real=args.fakes_per_real,
             frames=args.frames,
             fps=args.fps,

@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image, PngImagePlugin
 from skimage import data
 
-from deepfake.pipelines.demo.video import write_h264
+from deepfake.components.faces.video import write_h264
 
 ASTRONAUT_FACE_FRACTION = 100 / 512  # the face is ~100 px tall in the 512 px photo
 

@@ -105,7 +105,15 @@ def test_a_video_with_faces_of_two_labels_is_refused(tmp_path: Path) -> None:
 def test_a_full_run_writes_sagemaker_metrics_plots_and_a_report(base: Path) -> None:
     assert main(COMPONENT, ["--bootstrap-samples", "20"]) == 0
     document = evaluation(base)
-    assert set(document) == {"binary_classification_metrics", "frame_level", "evaluation"}
+    assert set(document) == {"binary_classification_metrics", "frame_level", "evaluation", "by_method", "summary"}
+    assert document["by_method"] == {}, "the test videos name no manipulation method"
+    assert document["summary"] == {
+        "worst_auc": 1.0,
+        "worst_auc_set": "test",
+        "worst_accuracy": pytest.approx(5 / 6),
+        "smallest_class_videos": 3,
+        "unmeasurable_sets": [],
+    }
     video = document["binary_classification_metrics"]
     frame = document["frame_level"]["binary_classification_metrics"]
     for metrics in (video, frame):
@@ -143,6 +151,61 @@ def test_a_full_run_writes_sagemaker_metrics_plots_and_a_report(base: Path) -> N
     assert "| ROC AUC | 1.0000 ± 0.0000 |" in report
     predictions = [json.loads(line) for line in (output / "predictions.jsonl").read_text().splitlines()]
     assert {row["video_id"]: row["predicted"] for row in predictions}["fake-2"] == "REAL"
+
+
+def face_dataset(
+    folder: Path, videos: dict[str, tuple[int, list[int]]], manifest: str = "faces", **fields: str
+) -> None:
+    rows = []
+    for video, (label, levels) in videos.items():
+        for frame, level in enumerate(levels):
+            row = face(video, label, frame).model_copy(update=fields if label == 1 or "method" not in fields else {})
+            (folder / row.image).parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(np.full((32, 32, 3), level, dtype=np.uint8)).save(folder / row.image, quality=95)
+            rows.append(row)
+    write_jsonl(folder / f"{manifest}.jsonl", rows)
+    (folder / "rejected.jsonl").write_text("")
+
+
+def test_perturbed_copies_and_an_extra_test_set_are_reported_one_by_one_and_the_worst_is_summarised(
+    base: Path,
+) -> None:
+    inputs = base / "processing/input"
+    # crf40 darkens fake-1 (missed), blur leaves every face as it is.
+    crf40 = {
+        f"crf40/{video}": (label, [DARK] * 3 if video == "fake-1" else levels)
+        for video, (label, levels) in VIDEOS.items()
+    }
+    blur = {f"blur/{video}": value for video, value in VIDEOS.items()}
+    face_dataset(inputs / "perturbed", crf40, perturbation="crf40")
+    face_dataset(inputs / "perturbed", blur, "faces-algo-2", perturbation="blur")  # as a second host writes it
+    extra = {"x-real": (0, [DARK, DARK]), "x-fake-a": (1, [BRIGHT, BRIGHT]), "x-fake-b": (1, [DARK, DARK])}
+    face_dataset(inputs / "extra_test", extra, method="NeuralTextures")
+    assert main(COMPONENT, ["--bootstrap-samples", "0", "--extra-test-name", "celeb-df"]) == 0
+    document = evaluation(base)
+    robustness = document["robustness"]
+    assert list(robustness) == ["blur", "crf40"]
+    assert robustness["blur"]["auc"]["value"] == 1.0 and robustness["blur"]["auc_drop"] == 0.0
+    # crf40: fake-1's dark faces tie with the three reals (AUC 0.5 each), the other fakes outrank them.
+    assert robustness["crf40"]["auc"]["value"] == pytest.approx((3 + 3 + 1.5) / 9)
+    extra_set = document["extra_test"]["celeb-df"]
+    assert extra_set["videos"] == {"REAL": 1, "FAKE": 2} and extra_set["auc"]["value"] == pytest.approx(0.75)
+    assert extra_set["by_method"]["NeuralTextures"]["recall"] == 0.5
+    assert (
+        document["summary"]["worst_auc"] == pytest.approx(0.75) and document["summary"]["worst_auc_set"] == "celeb-df"
+    )
+    output = base / "processing/output/evaluation"
+    with Image.open(output / "robustness.png") as png:
+        assert png.format == "PNG"
+    report = (output / "report.md").read_text()
+    assert "Worst AUC 0.7500 (celeb-df)" in report and "| crf40 | 6 | 0.8333 |" in report
+    assert "By manipulation method (celeb-df)" in report
+
+
+def test_a_perturbed_input_of_original_videos_is_refused(base: Path) -> None:
+    face_dataset(base / "processing/input/perturbed", dict(list(VIDEOS.items())[:2]))
+    assert main(COMPONENT, ["--bootstrap-samples", "0"]) == 1
+    assert "holds faces of an original video (real-0, no perturbation)" in failure(base)
 
 
 def test_aggregation_and_threshold_params_override_the_models_own(base: Path) -> None:

@@ -184,6 +184,10 @@ def test_faceforensics_ids_stay_unique_and_fakes_join_their_target_original(clip
     }
     assert {video.source_split for video in manifest.videos.values()} == {None}
     assert manifest.summary["format"] == "faceforensics"
+    methods = {video.id: video.method for video in manifest.videos.values()}
+    assert methods["manipulated_sequences/FaceShifter/c23/videos/054_071"] == "FaceShifter", "the method folder"
+    assert methods["manipulated_sequences/Face2Face/c23/videos/000_003"] == "Face2Face"
+    assert {methods[video.id] for video in manifest.videos.values() if video.label == 0} == {None}
 
 
 def test_faceforensics_official_splits_cover_both_originals_and_both_directions(clip: Path, tmp_path: Path) -> None:
@@ -280,6 +284,10 @@ def test_celeb_df_reads_any_folder_case_and_the_test_list_where_1_means_real(cli
         "CELEB-SYNTHESIS/id1_id0_0003": (1, "celeb-real/id1_0003", "test"),
     }
     assert manifest.rejected == {}
+    assert {video.id: video.method for video in manifest.videos.values() if video.method} == {
+        "CELEB-SYNTHESIS/id0_id1_0000": "CELEB-SYNTHESIS",
+        "CELEB-SYNTHESIS/id1_id0_0003": "CELEB-SYNTHESIS",
+    }
 
 
 def test_celeb_df_list_conflicts_missing_files_and_odd_names_are_rejected(clip: Path, tmp_path: Path) -> None:
@@ -337,6 +345,19 @@ def test_csv_with_group_and_split_columns_in_any_order_and_case(clip: Path, tmp_
         "b": (1, "a", "validation"),
         "c": (1, "a", "validation"),
         "d": (1, "d", None),
+    }
+
+
+def test_a_csv_method_column_names_each_fakes_manipulation_and_a_real_may_not_have_one(
+    clip: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "csv"
+    place(clip, root, "a.mp4", "b.mp4", "c.mp4", "d.mp4")
+    write(root / "labels.csv", "path,label,method\na.mp4,0,\nb.mp4,1,FaceSwap\nc.mp4,1,\nd.mp4,0,FaceSwap\n")
+    manifest = ingest(root, tmp_path)
+    assert {video.id: video.method for video in manifest.videos.values()} == {"a": None, "b": "FaceSwap", "c": None}
+    assert manifest.rejected == {
+        "d.mp4": "labels.csv line 5: a REAL video has no manipulation method ('FaceSwap'); clear it"
     }
 
 

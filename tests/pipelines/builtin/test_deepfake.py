@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from deepfake.components.manifests import FaceRecord, read_faces, read_jsonl
+from deepfake.components.manifests import FaceRecord, VideoRecord, read_faces, read_jsonl
 from deepfake.pipelines.builtin.deepfake import build_pipeline
 from deepfake.pipelines.local.records import StepState
 from deepfake.pipelines.local.runner import LocalRunner
@@ -18,6 +18,7 @@ def dfdc(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 QUICK = {"FramesPerVideo": "3", "FaceSize": "48", "Epochs": "1", "BatchSize": "4", "EarlyStoppingPatience": "2"}
+OPEN_GATE = {"MinAuc": "0", "MinAccuracy": "0", "MinWorstAuc": "0", "MinTestVideosPerClass": "1"}
 pytestmark = pytest.mark.slow
 
 
@@ -30,7 +31,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_whole_pipeline_runs_gates_and_registers(dfdc: Path, runs: Path) -> None:
     runner = LocalRunner(runs, out=io.StringIO())
-    arguments = {"InputData": str(dfdc), **QUICK, "MinAuc": "0", "MinAccuracy": "0"}
+    # Two test videos a class at most: the gate's minimum is lowered here, and its refusal tested below.
+    arguments = {**OPEN_GATE, "InputData": str(dfdc), **QUICK}
     record = runner.run(build_pipeline(), arguments)
     assert record.state is StepState.SUCCEEDED, record.failure
     manifest = json.loads((record.steps["ingest-videos"].outputs["manifest"].path / "summary.json").read_text())
@@ -56,6 +58,12 @@ def test_the_whole_pipeline_runs_gates_and_registers(dfdc: Path, runs: Path) -> 
     assert package.status.value == "PendingManualApproval" and package.image == "deepfake/serve"
     assert package.metrics == evaluation
     assert "## evaluate-model: evaluation" in (record.folder / "report.md").read_text()
+    copies = read_jsonl(record.steps["perturb-videos"].outputs["manifest"].path / "videos.jsonl", VideoRecord)
+    test_videos = {row.video_id for row in read_jsonl(splits_dir / "test.jsonl", FaceRecord)}
+    assert {copy.id.split("/", 1)[1] for copy in copies} == test_videos, "only the test split is perturbed"
+    assert {copy.perturbation for copy in copies} == {"crf23", "crf32", "crf40", "half", "blur"}
+    assert set(evaluation["robustness"]) <= {"crf23", "crf32", "crf40", "half", "blur"}
+    assert evaluation["summary"]["worst_auc"] <= auc
 
     again = runner.run(build_pipeline(), arguments)
     assert {step.state for step in again.steps.values() if step.type not in ("condition", "fail")} == {StepState.CACHED}
@@ -67,11 +75,22 @@ def test_the_whole_pipeline_runs_gates_and_registers(dfdc: Path, runs: Path) -> 
 
 def test_a_gate_failure_ends_the_run_and_registers_nothing(dfdc: Path, runs: Path, tmp_path: Path) -> None:
     runner = LocalRunner(runs, out=io.StringIO(), registry=LocalRegistry(tmp_path / "registry"))
-    record = runner.run(build_pipeline(), {"InputData": str(dfdc), **QUICK, "MinAccuracy": "1.01"})
+    record = runner.run(build_pipeline(), {**OPEN_GATE, "InputData": str(dfdc), **QUICK, "MinAccuracy": "1.01"})
     assert record.state is StepState.FAILED
     assert record.failure is not None and record.failure.startswith(
         "step 'quality-gate-failed' failed: video-level AUC"
     )
-    assert "must reach MinAuc 0.85 and MinAccuracy 1.01" in record.failure
+    assert "must reach MinAuc 0 MinAccuracy 1.01 MinWorstAuc 0 and MinTestVideosPerClass 1" in record.failure
     assert record.steps["register-model"].state is StepState.SKIPPED
+    assert runner.registry.list("deepfake-detector") == []
+
+
+def test_the_gate_refuses_a_test_split_too_small_to_measure(dfdc: Path, runs: Path, tmp_path: Path) -> None:
+    """Every metric may pass: two test videos a class are still no measurement at the default minimum of 32."""
+    runner = LocalRunner(runs, out=io.StringIO(), registry=LocalRegistry(tmp_path / "registry"))
+    gate = {**OPEN_GATE, "MinTestVideosPerClass": "32"}
+    record = runner.run(build_pipeline(), {"InputData": str(dfdc), **QUICK, **gate})
+    assert record.state is StepState.FAILED and record.failure is not None
+    assert "summary.smallest_class_videos" in (record.steps["quality-gate"].reason or "")
+    assert "and MinTestVideosPerClass 32" in record.failure
     assert runner.registry.list("deepfake-detector") == []

@@ -13,7 +13,9 @@ from deepfake.components.faces.detection import FaceDetector
 from deepfake.components.faces.sampling import evenly_spaced, open_video, probe, read_frames
 from deepfake.pipelines.demo.dataset import MARKER, DemoError, DemoOptions, DemoSummary, main, make_demo_dataset
 
-TINY = DemoOptions(real_videos=3, fakes_per_real=2, frames=8, fps=10, width=256, height=192, parts=2, seed=7)
+TINY = DemoOptions(
+    real_videos=2, held_out=1, fakes_per_real=2, frames=8, fps=10, width=256, height=192, parts=2, seed=7
+)
 
 
 @pytest.fixture(scope="module")
@@ -56,13 +58,16 @@ def test_the_layout_and_metadata_are_dfdc(demo: DemoSummary) -> None:
     for part, entries in parts.items():
         assert {path.name for path in (demo.out / part).glob("*.mp4")} == set(entries)
         for entry in entries.values():
-            assert set(entry) == {"label", "split", "original"} and entry["split"] == "train"
+            assert set(entry) == {"label", "split", "original"} and entry["split"] in {"train", "test"}
             if entry["label"] == "REAL":
                 assert entry["original"] is None
             else:
-                assert entry["label"] == "FAKE" and entries[entry["original"]]["label"] == "REAL"
+                original = entries[entry["original"]]
+                assert entry["label"] == "FAKE" and original["label"] == "REAL" and original["split"] == entry["split"]
     labels = [entry["label"] for entries in parts.values() for entry in entries.values()]
     assert labels.count("REAL") == demo.real_videos == 3 and labels.count("FAKE") == demo.fake_videos == 6
+    splits = Counter(entry["split"] for entries in parts.values() for entry in entries.values())
+    assert splits == {"train": 6, "test": 3}, "the held-out originals and their fakes are marked test"
     assert set(Counter(original for _, original in fakes(demo.out)).values()) == {TINY.fakes_per_real}
 
 
@@ -113,7 +118,7 @@ def test_faces_are_found_in_sampled_frames(demo: DemoSummary, detector: FaceDete
 
 
 def test_a_previous_demo_dataset_is_regenerated(tmp_path: Path) -> None:
-    options = DemoOptions(real_videos=1, frames=2, width=128, height=128, parts=1, workers=1)
+    options = DemoOptions(real_videos=1, held_out=0, frames=2, width=128, height=128, parts=1, workers=1)
     first = metadata(make_demo_dataset(tmp_path, options).out)
     assert (tmp_path / MARKER).is_file()
     second = make_demo_dataset(tmp_path, options.model_copy(update={"seed": 1}))
@@ -124,7 +129,7 @@ def test_a_previous_demo_dataset_is_regenerated(tmp_path: Path) -> None:
 def test_a_foreign_folder_is_refused_and_left_alone(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(DemoError, match=f"{re.escape(str(tmp_path))} is not empty.*new or empty folder"):
-        make_demo_dataset(tmp_path, DemoOptions(real_videos=1, frames=2, parts=1))
+        make_demo_dataset(tmp_path, DemoOptions(real_videos=1, held_out=0, frames=2, parts=1))
     assert [path.name for path in tmp_path.iterdir()] == ["notes.txt"]
 
 
@@ -137,7 +142,19 @@ def test_bad_options_are_refused(update: dict[str, int], message: str) -> None:
 
 
 def test_the_cli_prints_a_one_line_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["--out", str(tmp_path / "cli"), "--real-videos", "1", "--frames", "2", "--size", "128x160", "--parts", "1"]
+    argv = [
+        "--out",
+        str(tmp_path / "cli"),
+        "--real-videos",
+        "1",
+        "--held-out",
+        "0",
+        "--frames",
+        "2",
+        "--size",
+        "128x160",
+    ]
+    argv += ["--parts", "1"]
     assert main([*argv, "--seed", "3"]) == 0
     line = capsys.readouterr().out.strip()
     assert line.startswith("wrote 1 real + 1 fake videos (2 frames, 128x160 @ 25 fps)") and "\n" not in line

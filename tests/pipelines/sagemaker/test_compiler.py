@@ -165,10 +165,10 @@ def test_every_json_path_exists_in_the_evaluation_report(compiled: dict[str, Any
     document = evaluation_document(rows, scores, videos, Params(bootstrap_samples=0), config, "mean", 0.5)
     steps = all_steps(compiled)
     gets = json_gets(compiled["Steps"])
-    assert len(gets) == 4  # AUC and accuracy, in the gate and in the fail message
+    assert len(gets) == 8  # AUC, accuracy, worst AUC and test size, in the gate and in the fail message
     for get in gets:
         assert property_file(steps, get) == ("evaluate-model", "evaluation", EVALUATION_FILE)
-        assert isinstance(jmespath.search(get["Path"], document), float), get["Path"]
+        assert isinstance(jmespath.search(get["Path"], document), float | int), get["Path"]
 
 
 def test_the_local_run_and_the_compiled_definition_agree(tmp_path: Path) -> None:
@@ -284,10 +284,18 @@ def test_register_and_fail_steps(compiled: dict[str, Any]) -> None:
     assert statistics["ContentType"] == "application/json"
     evaluation = "Steps.evaluate-model.ProcessingOutputConfig.Outputs['evaluation'].S3Output.S3Uri"
     assert statistics["S3Uri"]["Std:Join"]["Values"] == [{"Get": evaluation}, "evaluation.json"]
-    metrics = {"binary_classification_metrics.auc.value": 0.7, "binary_classification_metrics.accuracy.value": 0.6}
+    metrics = {
+        "binary_classification_metrics.auc.value": 0.7,
+        "binary_classification_metrics.accuracy.value": 0.6,
+        "summary.worst_auc": 0.5,
+        "summary.smallest_class_videos": 12,
+    }
     message = steps["quality-gate-failed"]["Arguments"]["ErrorMessage"]
     rendered = resolve(message, defaults(compiled), lambda get: metrics[get["Path"]])
-    assert rendered == "video-level AUC 0.7 and accuracy 0.6 must reach MinAuc 0.85 and MinAccuracy 0.8"
+    assert rendered == (
+        "video-level AUC 0.7 and accuracy 0.6 worst AUC 0.5 and test videos of the smaller class 12 must reach"
+        " MinAuc 0.85 MinAccuracy 0.8 MinWorstAuc 0.8 and MinTestVideosPerClass 32"
+    )
 
 
 def test_images_come_from_the_manifest_when_there_is_one(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""H.264 MP4 writing with PyAV (its wheels carry libx264): the demo dataset's and the tests' real videos."""
+"""H.264 MP4 writing with PyAV (its wheels carry libx264): perturb-videos', the demo dataset's and the tests' videos."""
 
 from collections.abc import Iterable
 from pathlib import Path
