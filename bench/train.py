@@ -3,7 +3,8 @@
     .venv/bin/python -m bench.train [--architecture resnet18] [--size 64] [--faces 512] [--workers N]
 
 The same model, batch size and steps; the only difference is where the batches come from: the component's
-FaceImages dataset (JPEG decode + augmentations) through its DataLoader, or a pre-built tensor. A ratio near 1 means
+FaceImages dataset (JPEG decode + per-face augmentations) through its DataLoader, then the batch-level degradations
+and normalisation in the training process as train-classifier runs them, or a pre-built tensor. A ratio near 1 means
 loading hides behind compute. The two alternate for `--rounds` rounds and the median ratio is the result: this
 machine's CPU speed drifts by 2x within a minute, so a single pair is not evidence.
 """
@@ -12,6 +13,7 @@ import argparse
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -21,24 +23,29 @@ from torch.nn import functional
 
 from deepfake.components.classifier.model import ModelConfig, build_network
 from deepfake.components.manifests import FaceRecord
+from deepfake.components.train_classifier.params import Params
 from deepfake.components.train_classifier.training import (
     FaceImages,
     Rank,
     TrainBatches,
     _loader,
+    batch_transform,
     default_workers,
+    epoch_generator,
     train_transform,
 )
 
 
-def images_per_second(network: torch.nn.Module, batches, steps: int) -> float:
+def images_per_second(
+    network: torch.nn.Module, batches, steps: int, prepare: Callable[[torch.Tensor], torch.Tensor]
+) -> float:
     optimizer = torch.optim.AdamW(network.parameters(), lr=1e-3)
     network.train()
     started, seen = None, 0
     for step, (pixels, targets, *_) in enumerate(batches):
         if step == 2:
             started, seen = time.perf_counter(), 0
-        loss = functional.binary_cross_entropy_with_logits(network(pixels).squeeze(1), targets)
+        loss = functional.binary_cross_entropy_with_logits(network(prepare(pixels)).squeeze(1), targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -85,12 +92,17 @@ def main() -> None:
             (torch.randn(args.batch, 3, args.size, args.size), torch.randint(0, 2, (args.batch,)).float())
             for _ in range(steps)
         ]
+        transform, generator = batch_transform(config, Params().robustness), epoch_generator(0, 1, Rank())
+
+        def degrade(pixels: torch.Tensor) -> torch.Tensor:
+            return transform(pixels, generator)
+
         pairs = []
         for _ in range(args.rounds):
             torch.manual_seed(0)
-            in_memory = images_per_second(build_network(args.architecture), memory, steps)
+            in_memory = images_per_second(build_network(args.architecture), memory, steps, lambda pixels: pixels)
             torch.manual_seed(0)
-            real = images_per_second(build_network(args.architecture), loader, steps)
+            real = images_per_second(build_network(args.architecture), loader, steps, degrade)
             pairs.append((in_memory, real))
     print(f"{args.architecture} at {args.size} px, batch {args.batch}, {steps} steps, {args.workers} loader workers")
     for in_memory, real in pairs:

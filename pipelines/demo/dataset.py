@@ -6,6 +6,11 @@ face replaced by a perturbed copy of itself blended back through a soft mask: th
 Shiohara & Yamasaki (CVPR 2022). SBI fakes carry the artifacts common to face swaps (colour and sharpness mismatch,
 a blending boundary, slight misalignment) without a second identity, so a classifier trained on them learns those
 cues, not identities; and each fake shares its original's background and motion, as DFDC's fakes do.
+
+Held-out sets for checking a detector on what it never trained on come from the same generator: `identity lfw`
+takes each clip's person from the Labeled Faces in the Wild sample scikit-image ships (100 people, 25 px, grey),
+and `technique swap` pastes another person's face in with Poisson blending (OpenCV's seamlessClone) instead of
+self-blending: another identity and another blending method, as a face-swap tool would.
 """
 
 import argparse
@@ -42,6 +47,10 @@ NOISE_PAD = 16
 FACE_FRACTION = (0.3, 0.42)
 Background = Literal["solid", "gradient", "noise", "stripes"]
 BACKGROUNDS: tuple[Background, ...] = ("solid", "gradient", "noise", "stripes")
+Identity = Literal["astronaut", "lfw"]
+Technique = Literal["self_blend", "swap"]
+LFW_FACES = 100  # lfw_subset() holds 100 faces, then 100 non-faces
+LFW_SCALE = 8  # its 25 px faces are upscaled to 200 px photos
 
 
 class DemoError(ValueError):
@@ -67,6 +76,12 @@ class DemoOptions(BaseModel):
     parts: int = Field(2, ge=1, description="DFDC part folders; each fake lives in its original's part.")
     split: Split = Field("train", description="The split the other videos get in metadata.json.")
     seed: int = Field(0, ge=0)
+    identity: Identity = Field(
+        "astronaut", description="Who the clips show: the astronaut, or a person of the LFW sample each (held out)."
+    )
+    technique: Technique = Field(
+        "self_blend", description="How fakes are made: self-blending, or another person's face Poisson-blended in."
+    )
     workers: int = Field(2, ge=1, le=64, description="Processes; the output does not depend on it.")
 
     @model_validator(mode="after")
@@ -104,28 +119,54 @@ class _Job:
     index: int
     fake: int | None
     options: DemoOptions
+    subject: int  # the photo: 0 the astronaut, else LFW face number `subject - 1`
+    donor: int  # the LFW face a swap pastes in
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A photo to composite: its pixels (float), an alpha that keeps the person, and the face box in it."""
+
+    photo: np.ndarray
+    alpha: np.ndarray
     face: FaceBox
 
 
 @cache
-def astronaut() -> np.ndarray:
-    return data.astronaut()
+def subject(number: int) -> Subject:
+    """The face box is detected once; the frames' boxes follow from the transforms that made them."""
+    photo = data.astronaut() if number == 0 else lfw_photo(number - 1)
+    with FaceDetector() as detector:
+        faces = detector.detect(photo)
+    if not faces:
+        raise RuntimeError(f"the face detector found no face in demo photo {number}")
+    face = faces[0]
+    return Subject(photo.astype(np.float32), _cutout(photo.shape[:2], face, tight=number != 0), face)
+
+
+def lfw_photo(number: int) -> np.ndarray:
+    """LFW face `number`, upscaled and tinted from grey to a skin tone that varies with the person."""
+    grey = cv2.resize(_lfw()[number], None, fx=LFW_SCALE, fy=LFW_SCALE, interpolation=cv2.INTER_CUBIC)
+    tint = np.random.default_rng([number, 2]).uniform((0.95, 0.75, 0.6), (1.1, 0.95, 0.85)).astype(np.float32)
+    return np.clip(grey[..., None] * 255 * tint, 0, 255).astype(np.uint8)
 
 
 @cache
-def astronaut_face() -> FaceBox:
-    """The face box in the photo, detected once; the frames' boxes follow from the transforms that made them."""
+def _lfw() -> np.ndarray:
+    return data.lfw_subset()[:LFW_FACES].astype(np.float32)
+
+
+@cache
+def lfw_people() -> tuple[int, ...]:
+    """The LFW faces the detector finds once upscaled (about 70 of 100), as subject numbers."""
     with FaceDetector() as detector:
-        faces = detector.detect(astronaut())
-    if not faces:
-        raise RuntimeError("the face detector found no face in the astronaut photo")
-    return faces[0]
+        return tuple(number + 1 for number in range(LFW_FACES) if detector.detect(lfw_photo(number)))
 
 
 def make_demo_dataset(out: Path, options: DemoOptions) -> DemoSummary:
     started = time.perf_counter()
     _prepare(out, options)
-    face = astronaut_face()
+    people = lfw_people() if options.identity == "lfw" or options.technique == "swap" else ()
     names = _names(options)
     jobs: list[_Job] = []
     metadata: dict[Path, dict[str, dict[str, str | None]]] = {}
@@ -135,11 +176,15 @@ def make_demo_dataset(out: Path, options: DemoOptions) -> DemoSummary:
         split = options.split if index < options.real_videos else "test"
         first_fake = reals + index * options.fakes_per_real
         real, fakes = names[index], tuple(names[first_fake : first_fake + options.fakes_per_real])
-        jobs.append(_Job(folder / f"{real}.mp4", index, None, options, face))
+        person = people[index % len(people)] if options.identity == "lfw" else 0
+        donor = people[(index * 7 + 3) % len(people)] if people else 0
+        if donor == person and len(people) > 1:
+            donor = people[(people.index(person) + 1) % len(people)]
+        jobs.append(_Job(folder / f"{real}.mp4", index, None, options, person, donor))
         entries = metadata.setdefault(folder, {})
         entries[f"{real}.mp4"] = {"label": "REAL", "split": split, "original": None}
         for number, fake in enumerate(fakes):
-            jobs.append(_Job(folder / f"{fake}.mp4", index, number, options, face))
+            jobs.append(_Job(folder / f"{fake}.mp4", index, number, options, person, donor))
             entries[f"{fake}.mp4"] = {"label": "FAKE", "split": split, "original": f"{real}.mp4"}
     if options.workers > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(min(options.workers, len(jobs))) as pool:
@@ -204,19 +249,60 @@ def _render(job: _Job) -> None:
     """
     options = job.options
     scene_seed, *fake_seeds = np.random.SeedSequence([options.seed, 1, job.index]).spawn(1 + options.fakes_per_real)
-    scene = _Scene(np.random.default_rng(scene_seed), options, job.face)
+    person = subject(job.subject)
+    scene = _Scene(np.random.default_rng(scene_seed), options, person)
     frames = (scene.frame(t) for t in range(options.frames))
     if job.fake is None:
         write_h264(job.path, (frame for frame, _ in frames), fps=options.fps)
         return
-    blend = SelfBlend(np.random.default_rng(fake_seeds[job.fake]), job.face)
+    rng = np.random.default_rng(fake_seeds[job.fake])
+    if options.technique == "swap":
+        swap = PoissonSwap(rng, person.face, subject(job.donor))
+        write_h264(job.path, (swap.apply(frame, placement) for frame, placement in frames), fps=options.fps)
+        return
+    blend = SelfBlend(rng, person.face)
     write_h264(job.path, (blend.apply(frame, placement) for frame, placement in frames), fps=options.fps)
+
+
+class PoissonSwap:
+    """Another person's face pasted over the subject's with Poisson blending: gradients from the donor, colours
+    matched at the mask's boundary (OpenCV's seamlessClone), a soft ellipse over the eyes, nose and mouth."""
+
+    def __init__(self, rng: np.random.Generator, face: FaceBox, donor: Subject) -> None:
+        self.face, self.donor = face, donor.photo.astype(np.uint8)
+        width, height = face.width / donor.face.width, face.height / donor.face.height
+        # donor face box → subject face box, with a little seeded misalignment
+        self.to_subject = np.array(
+            [
+                [width, 0, face.x - donor.face.x * width + rng.uniform(-0.03, 0.03) * face.width],
+                [0, height, face.y - donor.face.y * height + rng.uniform(-0.03, 0.03) * face.height],
+            ]
+        )
+        self.half_axes = (face.width * rng.uniform(0.34, 0.42), face.height * rng.uniform(0.42, 0.5))
+        self.mode = cv2.NORMAL_CLONE if rng.uniform() < 0.7 else cv2.MIXED_CLONE
+
+    def apply(self, frame: np.ndarray, placement: np.ndarray) -> np.ndarray:
+        size = frame.shape[1::-1]
+        to_frame = placement[:, :2] @ self.to_subject
+        to_frame = np.hstack([to_frame[:, :2], (placement[:, :2] @ self.to_subject[:, 2:] + placement[:, 2:])])
+        donor = cv2.warpAffine(self.donor, to_frame, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        centre = cv2.transform(np.array([[self.face.centre]], np.float64), placement)[0, 0]
+        scale = math.sqrt(abs(np.linalg.det(placement[:, :2])))
+        angle = math.degrees(math.atan2(placement[1, 0], placement[0, 0]))
+        mask = np.zeros(frame.shape[:2], np.uint8)
+        axes = (max(2, round(self.half_axes[0] * scale)), max(2, round(self.half_axes[1] * scale)))
+        cv2.ellipse(mask, (round(centre[0]), round(centre[1])), axes, angle, 0, 360, 255, -1)
+        x, y, width, height = cv2.boundingRect(mask)
+        if x <= 0 or y <= 0 or x + width >= size[0] or y + height >= size[1]:
+            return frame  # seamlessClone needs the mask inside the frame; the scene keeps the face well inside
+        return cv2.seamlessClone(donor, frame, mask, (x + width // 2, y + height // 2), self.mode)
 
 
 class _Scene:
     """One real clip: the photo warped along a smooth seeded path over a seeded background, then lit and noised."""
 
-    def __init__(self, rng: np.random.Generator, options: DemoOptions, face: FaceBox) -> None:
+    def __init__(self, rng: np.random.Generator, options: DemoOptions, person: Subject) -> None:
+        face = person.face
         self.rng, self.width, self.height, self.frames = rng, options.width, options.height, options.frames
         self.face_centre = np.array([face.x + face.width / 2, face.y + face.height / 2])
         self.face_side = max(face.width, face.height)
@@ -230,7 +316,7 @@ class _Scene:
         self.phase = rng.uniform(0, 2 * math.pi, 4)
         # Shrunk once with area averaging, as warpAffine only interpolates and would alias a large reduction.
         self.prescale = self.base_scale * (1 + self.zoom)
-        photo, alpha = _cutout(face)
+        photo, alpha = person.photo, person.alpha
         small = (round(photo.shape[1] * self.prescale), round(photo.shape[0] * self.prescale))
         self.subject: np.ndarray = cv2.resize(photo, small, interpolation=cv2.INTER_AREA)
         self.alpha = cv2.resize(alpha, small, interpolation=cv2.INTER_AREA)
@@ -278,17 +364,21 @@ class _Scene:
         return np.clip(image, 0, 255, out=image).astype(np.uint8), placement
 
 
-@cache
-def _cutout(face: FaceBox) -> tuple[np.ndarray, np.ndarray]:
-    """The photo in float and an alpha that keeps head and shoulders with a soft edge, to sit on any background."""
-    photo = astronaut()
-    mask = np.zeros(photo.shape[:2], np.float32)
+def _cutout(shape: tuple[int, ...], face: FaceBox, tight: bool) -> np.ndarray:
+    """An alpha that keeps head and shoulders (or, for a tight face photo, the head) with a soft edge."""
+    mask = np.zeros(shape[:2], np.float32)
     cx, cy = round(face.x + face.width / 2), round(face.y + face.height / 2)
+    if tight:  # inside the photo, with room for the soft edge
+        room = round(face.width * 0.12)
+        half_width = min(round(face.width * 0.75), cx - room, shape[1] - cx - room)
+        half_height = min(round(face.height * 0.95), cy - room, shape[0] - cy - room)
+        cv2.ellipse(mask, (cx, cy), (half_width, half_height), 0, 0, 360, 1.0, -1)
+        return cv2.GaussianBlur(mask, (0, 0), face.width * 0.04)
     cv2.ellipse(mask, (cx, cy - face.height // 8), (face.width, round(face.height * 1.2)), 0, 0, 360, 1.0, -1)
     cv2.ellipse(
         mask, (cx, cy + round(face.height * 2.4)), (face.width * 2, round(face.height * 1.6)), 0, 0, 360, 1.0, -1
     )
-    return photo.astype(np.float32), cv2.GaussianBlur(mask, (0, 0), face.width * 0.08)
+    return cv2.GaussianBlur(mask, (0, 0), face.width * 0.08)
 
 
 def _ramp(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
@@ -340,6 +430,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parts", type=int, default=defaults.parts)
     parser.add_argument("--split", default=defaults.split, choices=["train", "validation", "test"])
     parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--identity", default=defaults.identity, choices=["astronaut", "lfw"])
+    parser.add_argument("--technique", default=defaults.technique, choices=["self_blend", "swap"])
     parser.add_argument("--workers", type=int, default=defaults.workers)
     args = parser.parse_args(argv)
     try:
@@ -354,6 +446,8 @@ def main(argv: list[str] | None = None) -> int:
             parts=args.parts,
             split=args.split,
             seed=args.seed,
+            identity=args.identity,
+            technique=args.technique,
             workers=args.workers,
         )
     except ValidationError as exc:
