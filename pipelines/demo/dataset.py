@@ -150,7 +150,8 @@ def lfw_photo(number: int) -> np.ndarray:
     grey = cv2.resize(_lfw()[number], None, fx=LFW_SCALE, fy=LFW_SCALE, interpolation=cv2.INTER_CUBIC)
     tint = np.random.default_rng([number, 2]).uniform((0.95, 0.75, 0.6), (1.1, 0.95, 0.85)).astype(np.float32)
     face = np.clip(grey[..., None] * 255 * tint, 0, 255).astype(np.uint8)
-    return cv2.copyMakeBorder(face, *[LFW_BORDER] * 4, cv2.BORDER_CONSTANT, value=(128, 128, 128))
+    border = LFW_BORDER
+    return np.asarray(cv2.copyMakeBorder(face, border, border, border, border, cv2.BORDER_CONSTANT, value=(128,) * 3))
 
 
 @cache
