@@ -44,9 +44,10 @@ class Params(BaseModel):
         description="DataLoader workers a training process; default min(4, cores - 1); 0 loads in the process itself.",
     )
     fake_source: FakeSource = Field(
-        "dataset",
+        "both",
         description="Fakes to learn from: the dataset's (dataset), a self-blended fake made on the fly from every real"
-        " face, fresh each epoch (self_blended: no fake video needed), or both. Validation uses the same source.",
+        " face, fresh each epoch (self_blended: no fake video needed), or both (the default: the blends teach the"
+        " artifacts every swap leaves, the dataset's fakes its own). Validation uses the same source.",
     )
     robustness: float = Field(
         0.5,

@@ -70,7 +70,7 @@ class DemoOptions(BaseModel):
         " them as the test split (at the defaults, 64 videos: enough to measure an AUC).",
     )
     fakes_per_real: int = Field(1, ge=1, le=10)
-    frames: int = Field(32, ge=1, le=3_000, description="Frames per video.")
+    frames: int = Field(16, ge=1, le=3_000, description="Frames per video.")
     fps: int = Field(25, ge=1, le=120)
     width: int = Field(256, ge=128, le=3840, multiple_of=2, description="Even, as H.264 yuv420p needs.")
     height: int = Field(256, ge=128, le=2160, multiple_of=2)

@@ -82,6 +82,7 @@ def train_detector(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "learning_rate": "0.003",
         "num_workers": "0",
         "early_stopping_patience": "6",
+        "fake_source": "dataset",  # it learns the colour swap, which self-blends do not show
     }
     (base / "input" / "config").mkdir(parents=True)
     (base / "input" / "config" / "hyperparameters.json").write_text(json.dumps(hyperparameters))
