@@ -80,7 +80,7 @@ def test_a_gate_failure_ends_the_run_and_registers_nothing(dfdc: Path, runs: Pat
     assert record.failure is not None and record.failure.startswith(
         "step 'quality-gate-failed' failed: video-level AUC"
     )
-    assert "must reach MinAuc 0 MinAccuracy 1.01 MinWorstAuc 0 and MinTestVideosPerClass 1" in record.failure
+    assert "must reach MinAuc 0.0 MinAccuracy 1.01 MinWorstAuc 0.0 and MinTestVideosPerClass 1" in record.failure
     assert record.steps["register-model"].state is StepState.SKIPPED
     assert runner.registry.list("deepfake-detector") == []
 
