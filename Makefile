@@ -82,7 +82,7 @@ build-components: $(VENV_STAMP) ## Build the images [COMPONENTS="a b"]; with REG
 
 test-containers: $(VENV_STAMP) ## As root: dockerd, a registry on 127.0.0.1:5000, a local base; build, push and test the images (and sagemaker-local)
 	BASE_IMAGE=$(TEST_BASE_IMAGE) REGISTRY_ADDR=$(TEST_REGISTRY) tests/containers/setup.sh
-	DEEPFAKE_IMAGES_MANIFEST=$(TEST_IMAGES_MANIFEST) $(MAKE) build-components REGISTRY=$(TEST_REGISTRY) BASE_IMAGE=$(TEST_BASE_IMAGE) COMPONENTS="ingest-videos extract-faces split-dataset train-classifier evaluate-model serve"
+	DEEPFAKE_IMAGES_MANIFEST=$(TEST_IMAGES_MANIFEST) $(MAKE) build-components REGISTRY=$(TEST_REGISTRY) BASE_IMAGE=$(TEST_BASE_IMAGE) COMPONENTS="ingest-videos extract-faces perturb-videos split-dataset train-classifier evaluate-model serve"
 	DEEPFAKE_CONTAINER_TESTS=1 DEEPFAKE_IMAGES_MANIFEST=$(TEST_IMAGES_MANIFEST) $(VENV_PY) -m pytest tests/containers $(PYTEST_ARGS)
 
 catalogue: $(VENV_STAMP) ## Regenerate components/README.md, the built-in pipelines' specs and the example's specs

@@ -77,7 +77,10 @@ class RejectedVideo(_Row):
 
 class FaceRecord(_Row):
     video_id: str
-    frame_index: int = Field(ge=0)
+    frame_index: int = Field(
+        ge=0,
+        description="The frame decoded: the nearest one to its evenly spaced sample that the decoder did not skip.",
+    )
     image: str = Field(description="JPEG path relative to the FaceDataset folder.")
     box: tuple[int, int, int, int] = Field(description="x, y, width, height of the detected face in the frame.")
     score: float = Field(ge=0, le=1, description="The detector's confidence.")

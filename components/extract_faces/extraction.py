@@ -7,15 +7,10 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from deepfake.components.faces.crop import encode_jpeg, face_crop
+from deepfake.components.faces.decoding import read_sampled
 from deepfake.components.faces.detection import FaceDetector
 from deepfake.components.faces.probing import Prober
-from deepfake.components.faces.sampling import (
-    VideoReadError,
-    check_frame_size,
-    evenly_spaced,
-    open_video,
-    read_frames,
-)
+from deepfake.components.faces.sampling import VideoReadError, check_frame_size, evenly_spaced
 from deepfake.components.faces.tracking import track_faces
 from deepfake.components.manifests import FaceRecord, VideoRecord, safe_relative_path
 
@@ -60,10 +55,10 @@ def extract_video(
     try:
         info = prober.probe(video)  # in a child process: a file that crashes the decoder is only a rejection
         check_frame_size(info, settings.max_frame_pixels)
-        indices = evenly_spaced(info.frames, settings.frames_per_video)
-        frames = read_frames(open_video(video), indices)
+        sampled = read_sampled(video, evenly_spaced(info.frames, settings.frames_per_video))
     except VideoReadError as exc:
         return result.model_copy(update={"rejected": str(exc)})
+    indices, frames = sampled.indices, sampled.pixels
     faces = []
     for index, frame, tracked in zip(indices, frames, track_faces(detector, frames, settings.max_faces), strict=True):
         for person in tracked:

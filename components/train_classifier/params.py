@@ -56,6 +56,13 @@ class Params(BaseModel):
         description="Chance that a training face gets each degradation shared video goes through (downscale, blur,"
         " noise, JPEG re-compression), drawn per face on whole batches; 0 turns them off.",
     )
+    ema_decay: float = Field(
+        0.99,
+        ge=0,
+        lt=1,
+        description="Validate and keep an exponential moving average of the weights, updated every step with this"
+        " decay (0.99: about the last 100 steps); 0 keeps the raw weights.",
+    )
     max_train_faces: int | None = Field(
         None, ge=2, description="Train on a seeded subset of at most this many faces (quick runs); default: all."
     )

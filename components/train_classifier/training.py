@@ -30,6 +30,7 @@ from torch import nn
 from torch.nn import functional
 from torch.nn.parallel import DistributedDataParallel
 from torch.optim.lr_scheduler import LambdaLR
+from torch.optim.swa_utils import AveragedModel
 from torch.utils.data import DataLoader, Dataset, Sampler
 from torchvision.transforms import v2
 from tqdm import tqdm
@@ -47,7 +48,7 @@ from deepfake.components.train_classifier.params import FakeSource, Params
 
 log = logging.getLogger(__name__)
 CHECKPOINT_FILE = "checkpoint.pt"
-CHECKPOINT_FORMAT = 2  # 2: progress keeps the best epoch's validation logits
+CHECKPOINT_FORMAT = 3  # 2: progress keeps the best epoch's validation logits; 3: the weights' moving average
 METRICS_FILE = "metrics.json"
 DEFAULT_MASTER_PORT = 29500
 MAX_DEFAULT_WORKERS = 4
@@ -563,6 +564,8 @@ def fit(
     steps = len(batches)
     scheduler = LambdaLR(optimizer, warmup_cosine(params.warmup * steps, params.epochs * steps))
     scaler = torch.amp.GradScaler(device.type, enabled=precision.scaled)
+    average = moving_average(network, params.ema_decay)
+    validated = network if average is None else average.module
 
     progress, best_state = Progress(), _cpu_copy(network)
     checkpoint_path = checkpoint_dir / CHECKPOINT_FILE
@@ -572,6 +575,8 @@ def fit(
         optimizer.load_state_dict(checkpoint["optimizer"])
         scheduler.load_state_dict(checkpoint["scheduler"])
         scaler.load_state_dict(checkpoint["scaler"])
+        if average is not None:
+            average.load_state_dict(checkpoint["average"])
         progress = Progress(**checkpoint["progress"])
         best_state = checkpoint["best_state"]
         restore_rng(checkpoint["rng"][rank.rank % len(checkpoint["rng"])])
@@ -598,6 +603,7 @@ def fit(
         train_loss = _train_epoch(
             model,
             train_loader,
+            average,
             batch_transform(config, params.robustness),
             epoch_generator(params.seed, epoch, rank),
             pos_weight,
@@ -610,7 +616,7 @@ def fit(
             epoch,
             params.epochs,
         )
-        scores = _validate(network, validation_loader, data.validation, pos_weight, precision, device, rank, config)
+        scores = _validate(validated, validation_loader, data.validation, pos_weight, precision, device, rank, config)
         if not (math.isfinite(train_loss) and math.isfinite(scores.loss)):
             raise FloatingPointError(
                 f"training diverged in epoch {epoch} (train_loss {train_loss}, val_loss {scores.loss}): lower "
@@ -621,7 +627,7 @@ def fit(
             progress.best_epoch, progress.best_val_loss, progress.best_val_auc = epoch, scores.loss, scores.auc
             progress.best_val_logits = scores.logits
             progress.epochs_without_improvement = 0
-            best_state = _cpu_copy(network)
+            best_state = _cpu_copy(validated)
         else:
             progress.epochs_without_improvement += 1
         progress.history.append(
@@ -646,6 +652,7 @@ def fit(
                     "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(),
                     "scaler": scaler.state_dict(),
+                    "average": {} if average is None else average.state_dict(),
                     "progress": asdict(progress),
                     "best_state": best_state,
                     "rng": rng,
@@ -679,9 +686,33 @@ def fit(
     return FitResult(network.eval(), summary, progress.best_val_logits)
 
 
+def moving_average(network: nn.Module, decay: float) -> AveragedModel | None:
+    """An exponential moving average of the weights (BatchNorm statistics included), or None when decay is 0.
+
+    What is validated and kept: a small validation set makes the best single epoch a noisy pick, and the average
+    smooths the last steps' noise out of the weights themselves. Its decay warms up as TensorFlow's
+    ExponentialMovingAverage's does, min(decay, (1 + t) / (10 + t)) at update t, so that a short run is not an average
+    dominated by the initial weights.
+    """
+    if decay == 0:
+        return None
+
+    @torch.no_grad()
+    def update(averaged: Sequence[torch.Tensor], current: Sequence[torch.Tensor], count: torch.Tensor | int) -> None:
+        rate = 1 - min(decay, (1 + int(count)) / (10 + int(count)))
+        for mean, value in zip(averaged, current, strict=True):
+            if mean.is_floating_point():
+                mean.lerp_(value, rate)
+            else:  # counters such as BatchNorm's num_batches_tracked follow the network
+                mean.copy_(value)
+
+    return AveragedModel(network, multi_avg_fn=update, use_buffers=True)
+
+
 def _train_epoch(
     model: nn.Module,
     loader: DataLoader,
+    average: AveragedModel | None,
     transform: Callable[[torch.Tensor, torch.Generator], torch.Tensor],
     generator: torch.Generator,
     pos_weight: torch.Tensor,
@@ -708,6 +739,8 @@ def _train_epoch(
         scaler.step(optimizer)
         scaler.update()
         scheduler.step()
+        if average is not None:
+            average.update_parameters(model.module if isinstance(model, DistributedDataParallel) else model)
         totals[0] += loss.detach() * targets.numel()
         totals[1] += targets.numel()
     if rank.world_size > 1:

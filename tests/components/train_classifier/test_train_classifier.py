@@ -479,3 +479,21 @@ def test_self_blended_fakes_need_no_fake_input_and_are_fresh_each_epoch_but_fixe
     assert code == 0, failure(base)
     _, trained = load_model(base / "model")
     assert trained.training["train_faces"] == 32 and trained.training["validation_faces"] == 24
+
+
+def test_the_moving_average_warms_up_and_then_decays_at_the_given_rate() -> None:
+    network = torch.nn.Sequential(torch.nn.Linear(1, 1, bias=False), torch.nn.BatchNorm1d(1))
+    average = training.moving_average(network, decay=0.2)
+    assert average is not None
+    expected = 0.0
+    for step, value in enumerate([0.0, 1.0, 1.0, 1.0]):
+        with torch.no_grad():
+            network[0].weight.fill_(value)
+        network(torch.randn(4, 1))
+        average.update_parameters(network)
+        # the first update copies; update t then decays by min(0.2, (1 + t) / (10 + t)): 2/11, then 0.2
+        decay = min(0.2, (1 + step) / (10 + step)) if step else 0.0
+        expected = decay * expected + (1 - decay) * value
+        assert average.module[0].weight.item() == pytest.approx(expected)
+    assert average.module[1].num_batches_tracked.item() == 4  # counters follow the network
+    assert training.moving_average(network, decay=0) is None
