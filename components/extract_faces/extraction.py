@@ -7,11 +7,11 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from deepfake.components.faces.crop import encode_jpeg, face_crop
-from deepfake.components.faces.decoding import read_sampled
+from deepfake.components.faces.decoding import iter_sampled
 from deepfake.components.faces.detection import FaceDetector
 from deepfake.components.faces.probing import Prober
 from deepfake.components.faces.sampling import VideoReadError, check_frame_size, evenly_spaced
-from deepfake.components.faces.tracking import track_faces
+from deepfake.components.faces.tracking import FaceTracker, TrackedFace
 from deepfake.components.manifests import FaceRecord, VideoRecord, safe_relative_path
 
 
@@ -52,39 +52,49 @@ def extract_video(
 ) -> VideoResult:
     """Never raises for a bad video: the reason goes into the result, so one video never stops the batch."""
     result = VideoResult(video_id=record.id, path=record.path)
+    tracker = FaceTracker(detector, settings.max_faces)
+    crops: list[tuple[str, bytes]] = []
+    faces: list[FaceRecord] = []
+    sampled = 0
     try:
         info = prober.probe(video)  # in a child process: a file that crashes the decoder is only a rejection
         check_frame_size(info, settings.max_frame_pixels)
-        sampled = read_sampled(video, evenly_spaced(info.frames, settings.frames_per_video))
+        for index, frame in iter_sampled(video, evenly_spaced(info.frames, settings.frames_per_video)):
+            sampled += 1
+            for person in tracker.update(frame):
+                image = f"faces/{record.id}/{index:06d}-{person.track}.jpg"
+                crop, crop_keypoints = face_crop(
+                    frame, person.face, settings.margin, settings.face_size, settings.align
+                )
+                crops.append((image, encode_jpeg(crop, settings.jpeg_quality)))
+                faces.append(face_record(record, index, image, person, crop_keypoints))
     except VideoReadError as exc:
         return result.model_copy(update={"rejected": str(exc)})
-    indices, frames = sampled.indices, sampled.pixels
-    faces = []
-    for index, frame, tracked in zip(indices, frames, track_faces(detector, frames, settings.max_faces), strict=True):
-        for person in tracked:
-            image = f"faces/{record.id}/{index:06d}-{person.track}.jpg"
-            crop, crop_keypoints = face_crop(frame, person.face, settings.margin, settings.face_size, settings.align)
-            _write_atomically(safe_relative_path(output, image), encode_jpeg(crop, settings.jpeg_quality))
-            face = person.face
-            faces.append(
-                FaceRecord(
-                    video_id=record.id,
-                    frame_index=index,
-                    image=image,
-                    box=face.xywh,
-                    score=round(face.score, 6),
-                    label=record.label,
-                    group=record.group,
-                    source_split=record.source_split,
-                    method=record.method,
-                    perturbation=record.perturbation,
-                    track=person.track,
-                    keypoints=face.keypoints,
-                    crop_keypoints=crop_keypoints,
-                )
-            )
-    rejected = None if faces else f"no face found in any of the {len(indices)} sampled frames"
-    return result.model_copy(update={"frames_sampled": len(indices), "faces": faces, "rejected": rejected})
+    for image, data in crops:  # only once the whole video decoded: a broken stream leaves no stray crops
+        _write_atomically(safe_relative_path(output, image), data)
+    rejected = None if faces else f"no face found in any of the {sampled} sampled frames"
+    return result.model_copy(update={"frames_sampled": sampled, "faces": faces, "rejected": rejected})
+
+
+def face_record(
+    record: VideoRecord, index: int, image: str, person: TrackedFace, crop_keypoints: tuple[tuple[float, float], ...]
+) -> FaceRecord:
+    face = person.face
+    return FaceRecord(
+        video_id=record.id,
+        frame_index=index,
+        image=image,
+        box=face.xywh,
+        score=round(face.score, 6),
+        label=record.label,
+        group=record.group,
+        source_split=record.source_split,
+        method=record.method,
+        perturbation=record.perturbation,
+        track=person.track,
+        keypoints=face.keypoints,
+        crop_keypoints=crop_keypoints,
+    )
 
 
 def save_result(output: Path, result: VideoResult) -> None:

@@ -7,7 +7,7 @@ returned is the one decoded. Only the returned frames are converted to RGB. A sa
 interval is reached by seeking, so a long video is not decoded end to end for a few frames.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from itertools import pairwise
@@ -32,10 +32,13 @@ class SampledFrames:
     pixels: np.ndarray  # (frames, height, width, 3) RGB uint8
 
 
-def read_sampled(path: Path, indices: Sequence[int], threads: int = 1) -> SampledFrames:
-    """Decode the frames nearest to ascending frame `indices` (from `evenly_spaced`)."""
+def iter_sampled(path: Path, indices: Sequence[int], threads: int = 1) -> Iterator[tuple[int, np.ndarray]]:
+    """(frame decoded, RGB pixels) for ascending frame `indices` (from `evenly_spaced`), each as soon as it is
+    decoded: a caller that works frame by frame holds one frame, not the video's samples. Raises VideoReadError
+    (also part-way, for a stream that breaks off)."""
     if not indices:
         raise ValueError("no frame indices to read")
+    found = False
     try:
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
@@ -43,29 +46,32 @@ def read_sampled(path: Path, indices: Sequence[int], threads: int = 1) -> Sample
             spacing = min((b - a for a, b in pairwise(indices)), default=SEEK_AHEAD)
             if spacing >= SKIP_MIN_SPACING:
                 stream.codec_context.skip_frame = "NONREF"
-            picked = _nearest_frames(container, stream, list(indices))
+            for index, frame in _nearest_frames(container, stream, list(indices)):
+                found = True
+                yield index, frame.reformat(format="rgb24").to_ndarray()
     except (av.FFmpegError, IndexError) as exc:
         raise VideoReadError(f"truncated or corrupt stream: {exc}") from exc
-    if not picked:
+    if not found:
         raise VideoReadError("no frame decodes")
-    return SampledFrames([index for index, _ in picked], np.stack([pixels for _, pixels in picked]))
+
+
+def read_sampled(path: Path, indices: Sequence[int], threads: int = 1) -> SampledFrames:
+    """All of `iter_sampled` at once."""
+    decoded = list(iter_sampled(path, indices, threads))
+    return SampledFrames([index for index, _ in decoded], np.stack([pixels for _, pixels in decoded]))
 
 
 def _nearest_frames(
     container: av.container.InputContainer, stream: av.video.stream.VideoStream, wanted: list[int]
-) -> list[tuple[int, np.ndarray]]:
-    """One pass through the decoded frames; each sample takes the nearer of the frames on either side of it."""
+) -> Iterator[tuple[int, av.VideoFrame]]:
+    """One pass through the decoded frames; each sample takes the nearer of the frames on either side of it, and a
+    frame two samples take is returned once."""
     rate = stream.average_rate or stream.guessed_rate or Fraction(25)
     time_base = stream.time_base or Fraction(1, 1000)
     start = stream.start_time or 0
-    picked: list[tuple[int, np.ndarray]] = []
     previous: tuple[int, av.VideoFrame] | None = None
+    returned = -1
     position = 0
-
-    def take(index: int, frame: av.VideoFrame) -> None:
-        if not picked or picked[-1][0] != index:
-            picked.append((index, frame.to_ndarray(format="rgb24")))
-
     while position < len(wanted):
         if previous is not None and wanted[position] - previous[0] > SEEK_AHEAD:
             target = start + int(wanted[position] / rate / time_base)
@@ -77,13 +83,15 @@ def _nearest_frames(
             index = round((frame.pts - start) * time_base * rate)
             while position < len(wanted) and index >= wanted[position]:
                 near_previous = previous is not None and wanted[position] - previous[0] <= index - wanted[position]
-                take(*(previous if near_previous and previous is not None else (index, frame)))
+                chosen = previous if near_previous and previous is not None else (index, frame)
+                if chosen[0] != returned:
+                    returned = chosen[0]
+                    yield chosen
                 position += 1
             previous = (index, frame)
             if position == len(wanted) or wanted[position] - index > SEEK_AHEAD:
                 break
         else:
-            if previous is not None:  # the stream ended first (fewer frames than its header said): the last frame
-                take(*previous)
+            if previous is not None and previous[0] != returned:  # the stream ended first: its last frame
+                yield previous
             break
-    return picked

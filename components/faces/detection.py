@@ -6,7 +6,8 @@ in ~125 ms. So the whole frame goes first and tiles only when it finds nothing.
 
 Within a video a face moves little between sampled frames: given the previous frame's faces, the short-range model
 on a region three times each one's size finds it again in ~3 ms (and at a higher effective resolution). The whole
-frame is searched as well when fewer faces were found that way than are wanted, or none. Each face carries
+frame is searched as well when fewer faces were found that way than are wanted (by a tracker: only every few frames
+while every face it follows is found again, see `faces/tracking.py`), or none. Each face carries
 BlazeFace's six keypoints (right eye, left eye, nose tip, mouth centre, right ear, left ear: the person's own right
 and left) in frame pixels; `faces/tracking.py` links the faces of consecutive frames into people.
 """
@@ -38,9 +39,12 @@ class FaceDetector:
         self._whole = _create("full_range", min_score)
         self._tiles = _create("short_range", min_score)
 
-    def detect(self, frame: np.ndarray, near: Sequence[FaceBox] = (), max_faces: int = 1) -> list[FaceBox]:
+    def detect(
+        self, frame: np.ndarray, near: Sequence[FaceBox] = (), max_faces: int = 1, look_for_new: bool = True
+    ) -> list[FaceBox]:
         """Up to `max_faces` faces in an RGB uint8 frame, best first; `near` (the last frame's faces) are looked for
-        in their regions first, and the whole frame is searched only when that found fewer than `max_faces`."""
+        in their regions first, and the whole frame is searched only when that found fewer than `max_faces` and
+        either `look_for_new` or some of `near` were not found again."""
         height, width = frame.shape[:2]
         faces: list[FaceBox] = []
         for face in near:
@@ -51,7 +55,7 @@ class FaceDetector:
             found = suppress_overlaps(_run(self._tiles, frame[top : top + side, left : left + side], left, top))
             faces.extend(found[:1])
         faces = suppress_overlaps(faces)
-        if len(faces) < max_faces:
+        if len(faces) < max_faces and (look_for_new or len(faces) < len(near)):
             whole = _run(self._whole, frame, 0, 0)
             if not whole and not faces and max(height, width) > self.tile_size:
                 for top, left in tile_origins(height, width, self.tile_size):

@@ -7,11 +7,14 @@ import av
 import numpy as np
 
 
-def write_h264(path: Path, frames: Iterable[np.ndarray], fps: int = 25, crf: int = 23, gop: int = 250) -> int:
+def write_h264(
+    path: Path, frames: Iterable[np.ndarray], fps: int = 25, crf: int = 23, gop: int = 250, preset: str = "veryfast"
+) -> int:
     """Encode RGB uint8 frames (even width and height) as yuv420p H.264; returns the number of frames.
 
-    `gop` is the keyframe interval (x264's default is 250); mbtree is off because it made x264's output depend on
-    thread timing, and the demo dataset must be reproducible.
+    `gop` is the keyframe interval (x264's default is 250); `preset` x264's (its default is medium; both have 3
+    B-frames and b-pyramid); mbtree is off because it made x264's output depend on thread timing, and the demo dataset
+    must be reproducible.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     count = 0
@@ -25,7 +28,7 @@ def write_h264(path: Path, frames: Iterable[np.ndarray], fps: int = 25, crf: int
                 stream = container.add_stream(
                     "libx264",
                     rate=fps,
-                    options={"crf": str(crf), "preset": "veryfast", "x264-params": f"mbtree=0:keyint={gop}"},
+                    options={"crf": str(crf), "preset": preset, "x264-params": f"mbtree=0:keyint={gop}"},
                 )
                 stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
             for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")):

@@ -28,9 +28,10 @@ from deepfake.components.classifier.scoring import (
 from deepfake.components.contract import MODEL_ARCHIVE
 from deepfake.components.faces.boxes import FaceBox
 from deepfake.components.faces.crop import encode_jpeg, face_crop
+from deepfake.components.faces.decoding import read_sampled
 from deepfake.components.faces.detection import FaceDetector
 from deepfake.components.faces.probing import Prober
-from deepfake.components.faces.sampling import VideoReadError, evenly_spaced, open_video, read_frames
+from deepfake.components.faces.sampling import VideoReadError, evenly_spaced
 from deepfake.components.faces.tracking import track_faces
 from deepfake.components.serve.schema import FrameScore, InputKind, Verdict
 from deepfake.components.serve.settings import ServeSettings
@@ -158,9 +159,9 @@ class Predictor:
                 422,
                 f"video has {info.frames} frames, over the limit of {self.settings.max_frames}: send a shorter clip",
             )
-        indices = evenly_spaced(info.frames, self.settings.frames_per_video)
         try:
-            return read_frames(open_video(path), indices), indices
+            sampled = read_sampled(path, evenly_spaced(info.frames, self.settings.frames_per_video))
+            return sampled.pixels, sampled.indices
         except VideoReadError as exc:
             raise InputError(400, f"the video does not decode ({exc})") from exc
 

@@ -9,7 +9,7 @@ import pytest
 
 from deepfake.components.faces.crop import face_crop
 from deepfake.components.faces.detection import FaceDetector
-from deepfake.components.faces.tracking import track_faces
+from deepfake.components.faces.tracking import NEW_FACE_EVERY, track_faces
 from deepfake.components.manifests import FaceRecord, read_jsonl, write_jsonl
 from tests.support.media import face_frame, two_people
 
@@ -87,3 +87,11 @@ def test_one_face_a_frame_follows_the_best_face_as_before(detector: FaceDetector
     tracked = track_faces(detector, [two_people(shift) for shift in (0, 4, 8)], max_faces=1)
     assert [len(faces) for faces in tracked] == [1, 1, 1]
     assert {person.track for faces in tracked for person in faces} == {0}
+
+
+def test_a_person_who_walks_in_is_found_at_the_next_whole_frame_search(detector: FaceDetector) -> None:
+    """While the left person is followed, the whole frame is searched every NEW_FACE_EVERY frames, not each frame."""
+    frames = [two_people(0, hide_right=True)] + [two_people(2 * index) for index in range(1, 6)]
+    tracked = track_faces(detector, frames, max_faces=4)
+    assert [len(faces) for faces in tracked] == [1] * NEW_FACE_EVERY + [2] * (len(frames) - NEW_FACE_EVERY)
+    assert {person.track for person in tracked[NEW_FACE_EVERY]} == {0, 1}

@@ -68,10 +68,10 @@ def test_a_frame_over_the_limit_is_refused_before_this_process_decodes_it(
     from deepfake.components.serve.predictor import InputError
     from tests.support.media import face_clip
 
-    def forbidden(path: Path) -> None:
+    def forbidden(path: Path, indices: list[int]) -> None:
         raise AssertionError(f"the serving process opened {path} before checking its frame size")
 
-    monkeypatch.setattr(serving, "open_video", forbidden)
+    monkeypatch.setattr(serving, "read_sampled", forbidden)
     big = face_clip(tmp_path / "big.mp4", frames=3, width=480, height=360)
     predictor = Predictor(ServeSettings(model_dir=trained_model, max_frame_pixels=100_000))
     try:
