@@ -63,6 +63,12 @@ class Params(BaseModel):
         description="Validate and keep an exponential moving average of the weights, updated every step with this"
         " decay (0.99: about the last 100 steps); 0 keeps the raw weights.",
     )
+    cache_mb: int = Field(
+        2048,
+        ge=0,
+        description="Decode the train and validation crops once and keep them in memory when they fit in this many"
+        " MiB (a process; at 64 px about 12 KiB a crop); otherwise, or with 0, each epoch decodes them again.",
+    )
     max_train_faces: int | None = Field(
         None, ge=2, description="Train on a seeded subset of at most this many faces (quick runs); default: all."
     )

@@ -24,7 +24,6 @@ from typing import Any, TypeVar
 import numpy as np
 import torch
 import torch.distributed as dist
-from PIL import Image
 from sklearn.metrics import roc_auc_score
 from torch import nn
 from torch.nn import functional
@@ -179,43 +178,82 @@ def with_self_blends(records: Sequence[LabelledFace], fake_source: FakeSource) -
     return kept + blends
 
 
-def self_blend(image: Image.Image, record: LabelledFace, rng: np.random.Generator) -> Image.Image:
+def self_blend(pixels: np.ndarray, record: LabelledFace, rng: np.random.Generator) -> np.ndarray:
     """A self-blended fake of a real crop, its mask from the crop's keypoints (or, without, from where the face
     sits in a crop with extract-faces' default margin)."""
-    pixels = np.asarray(image)
     side = pixels.shape[0] / (1 + 2 * DEFAULT_MARGIN)
     offset = (pixels.shape[0] - side) / 2
     face = FaceBox(round(offset), round(offset), round(side), round(side), 1.0)
-    return Image.fromarray(SelfBlend(rng, face, tuple(record.crop_keypoints)).apply(pixels))
+    return SelfBlend(rng, face, tuple(record.crop_keypoints)).apply(pixels)
+
+
+@dataclass(frozen=True)
+class DecodedCrops:
+    pixels: np.ndarray  # (crops, height, width, 3) uint8
+    rows: dict[Path, int]
+
+    def __getitem__(self, path: Path) -> np.ndarray:
+        return self.pixels[self.rows[path]].copy()  # a copy: nothing downstream may write into the cache
+
+
+def decoded_crops(paths: Sequence[Path], budget_bytes: int) -> DecodedCrops | None:
+    """Every distinct crop decoded once, in one array (forked loader workers share its pages), when they all have
+    one size and fit in `budget_bytes`; None otherwise, and each epoch decodes them again."""
+    unique = list(dict.fromkeys(paths))
+    if not unique or budget_bytes <= 0:
+        return None
+    first = np.asarray(load_face(unique[0]))
+    if first.nbytes * len(unique) > budget_bytes:
+        return None
+    pixels = np.empty((len(unique), *first.shape), np.uint8)
+    for row, path in enumerate(unique):
+        crop = np.asarray(load_face(path))
+        if crop.shape != first.shape:
+            return None
+        pixels[row] = crop
+    return DecodedCrops(pixels, {path: row for row, path in enumerate(unique)})
 
 
 class FaceImages(Dataset[tuple[torch.Tensor, torch.Tensor, int]]):
     """Face crops and their float targets.
 
-    With a `seed` (training), each (epoch, face) gets its own augmentation RNG and JPEGs are draft-decoded at
-    `image_size`; without (validation), faces are decoded and scored exactly as evaluate-model scores them.
+    With a `seed` (training), each (epoch, face) gets its own augmentation RNG and JPEGs not in `cache` are
+    draft-decoded at `image_size`; without (validation), faces are decoded and scored exactly as evaluate-model
+    scores them.
     """
 
     def __init__(
-        self, root: Path, records: Sequence[LabelledFace], transform: v2.Compose, image_size: int, seed: int | None
+        self,
+        root: Path,
+        records: Sequence[LabelledFace],
+        transform: v2.Compose,
+        image_size: int,
+        seed: int | None,
+        cache: DecodedCrops | None = None,
     ) -> None:
         self.records = list(records)
         self.paths = [safe_relative_path(root, record.image) for record in records]
         self.targets = torch.tensor([float(record.label) for record in records])
         self.transform, self.seed = transform, seed
         self.draft_size = None if seed is None else image_size
+        self.cache = cache
 
     def __len__(self) -> int:
         return len(self.paths)
+
+    def _pixels(self, index: int, draft_size: int | None) -> np.ndarray:
+        if self.cache is not None:
+            return self.cache[self.paths[index]]
+        return np.array(load_face(self.paths[index], draft_size))  # writable, as torch wants
 
     def __getitem__(self, key: Key) -> tuple[torch.Tensor, torch.Tensor, int]:
         epoch, index = key
         record = self.records[index]
         if record.video_id.endswith(BLENDED):  # decoded in full: the keypoints are in the stored crop's pixels
             rng = np.random.default_rng(sample_seed(self.seed or 0, epoch, index))
-            image = self_blend(load_face(self.paths[index]), record, rng)
+            image = self_blend(self._pixels(index, None), record, rng)
         else:
-            image = load_face(self.paths[index], self.draft_size)
+            image = self._pixels(index, self.draft_size)
         if self.seed is None:
             return self.transform(image), self.targets[index], index
         with torch.random.fork_rng(devices=[]):
@@ -549,10 +587,14 @@ def fit(
             f"the train split has {len(data.train)} faces, too few for one batch of 2 on each of {rank.world_size} "
             "processes: add faces"
         )
-    train_set = FaceImages(data.root, data.train, train_transform(config), config.image_size, params.seed)
+    cache = decoded_crops(
+        [safe_relative_path(data.root, record.image) for record in [*data.train, *data.validation]],
+        params.cache_mb * 2**20,
+    )
+    train_set = FaceImages(data.root, data.train, train_transform(config), config.image_size, params.seed, cache)
     train_loader = _loader(train_set, batches, workers, params.seed, device)
     validation_loader = _loader(
-        FaceImages(data.root, data.validation, eval_transform(config), config.image_size, None),
+        FaceImages(data.root, data.validation, eval_transform(config), config.image_size, None, cache),
         eval_batches(len(data.validation), params.batch_size, rank),
         workers,
         params.seed,
@@ -585,8 +627,8 @@ def fit(
 
     if rank.is_main:
         log.info(
-            "training %s on %s (%d process(es), %s, %d loader workers each): %d train faces, %d validation faces, "
-            "%d steps an epoch, pos_weight %.3f",
+            "training %s on %s (%d process(es), %s, %d loader workers each): %d train faces, %d validation faces "
+            "(%s), %d steps an epoch, pos_weight %.3f",
             config.architecture,
             device,
             rank.world_size,
@@ -594,6 +636,7 @@ def fit(
             workers,
             len(data.train),
             len(data.validation),
+            "decoded once, in memory" if cache is not None else f"decoded each epoch: over cache_mb {params.cache_mb}",
             steps,
             pos_weight.item(),
         )

@@ -430,6 +430,31 @@ def test_augmentations_depend_only_on_seed_epoch_and_face_not_on_loader_workers(
     assert all(torch.equal(left, right) for left, right in zip(in_process, in_worker, strict=True))
 
 
+def test_crops_decoded_once_give_the_same_faces_as_decoding_each_time(dataset: Path) -> None:
+    records = read_jsonl(dataset / "splits" / "train.jsonl", FaceRecord)
+    paths = [dataset / "faces" / record.image for record in records]
+    crop_bytes = FACE_SIZE * FACE_SIZE * 3
+    assert training.decoded_crops(paths, crop_bytes * len(paths) - 1) is None, "over the budget: not kept"
+    assert training.decoded_crops(paths, 0) is None
+    cache = training.decoded_crops(paths + paths[:3], crop_bytes * len(paths))
+    assert cache is not None and cache.pixels.shape == (len(paths), FACE_SIZE, FACE_SIZE, 3), "each crop once"
+    config = ModelConfig(architecture="resnet18", image_size=FACE_SIZE, version="test")
+    for transform, seed in ((train_transform(config), 0), (eval_transform(config), None)):
+        decoding = FaceImages(dataset / "faces", records, transform, FACE_SIZE, seed)
+        cached = FaceImages(dataset / "faces", records, transform, FACE_SIZE, seed, cache)
+        for key in [(1, 0), (1, 5), (2, 5)]:
+            assert torch.equal(decoding[key][0], cached[key][0])
+    cache[paths[0]][:] = 0
+    assert cache[paths[0]].any(), "a face handed out is a copy: writing to it leaves the cache intact"
+
+
+def test_crops_of_different_sizes_are_decoded_each_time(dataset: Path, tmp_path: Path) -> None:
+    small = tmp_path / "small.jpg"
+    Image.new("RGB", (FACE_SIZE // 2, FACE_SIZE // 2), (90, 90, 90)).save(small)
+    records = read_jsonl(dataset / "splits" / "train.jsonl", FaceRecord)
+    assert training.decoded_crops([dataset / "faces" / records[0].image, small], 2**30) is None
+
+
 @pytest.mark.slow
 def test_two_processes_train_data_parallel_under_torchrun(dataset: Path, tmp_path: Path) -> None:
     """The real relaunch: SM_NUM_GPUS=2 on one host starts two gloo ranks on the CPU; rank 0 writes the model."""
