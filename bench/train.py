@@ -3,8 +3,9 @@
     .venv/bin/python -m bench.train [--architecture resnet18] [--size 64] [--faces 512] [--workers N]
 
 The same model, batch size and steps; the only difference is where the batches come from: the component's
-FaceImages dataset (JPEG decode + per-face augmentations) through its DataLoader, then the batch-level degradations
-and normalisation in the training process as train-classifier runs them, or a pre-built tensor. A ratio near 1 means
+FaceImages dataset (crops decoded once into memory as train-classifier keeps them, or with --no-cache decoded each
+time; per-face augmentations) through its DataLoader, then the batch-level degradations and normalisation in the
+training process as train-classifier runs them, or a pre-built tensor. A ratio near 1 means
 loading hides behind compute. The two alternate for `--rounds` rounds and the median ratio is the result: this
 machine's CPU speed drifts by 2x within a minute, so a single pair is not evidence.
 """
@@ -30,6 +31,7 @@ from deepfake.components.train_classifier.training import (
     TrainBatches,
     _loader,
     batch_transform,
+    decoded_crops,
     default_workers,
     epoch_generator,
     train_transform,
@@ -64,6 +66,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--workers", type=int, default=default_workers(Rank()))
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--no-cache", action="store_true", help="decode the JPEGs each epoch (cache_mb 0)")
     args = parser.parse_args()
     config = ModelConfig(architecture=args.architecture, image_size=args.size, version="bench")
     steps = args.faces // args.batch
@@ -84,7 +87,9 @@ def main() -> None:
                     group=f"v{index}",
                 )
             )
-        dataset = FaceImages(root, records, train_transform(config), args.size, seed=0)
+        budget = 0 if args.no_cache else Params().cache_mb * 2**20
+        cache = decoded_crops([root / record.image for record in records], budget)
+        dataset = FaceImages(root, records, train_transform(config), args.size, seed=0, cache=cache)
         loader = _loader(
             dataset, TrainBatches(len(records), args.batch, 0, Rank()), args.workers, 0, torch.device("cpu")
         )
@@ -104,7 +109,10 @@ def main() -> None:
             torch.manual_seed(0)
             real = images_per_second(build_network(args.architecture), loader, steps, degrade)
             pairs.append((in_memory, real))
-    print(f"{args.architecture} at {args.size} px, batch {args.batch}, {steps} steps, {args.workers} loader workers")
+    print(
+        f"{args.architecture} at {args.size} px, batch {args.batch}, {steps} steps, {args.workers} loader workers,"
+        f" crops {'decoded each time' if cache is None else 'in memory'}, {torch.get_num_threads()} torch threads"
+    )
     for in_memory, real in pairs:
         print(f"  in-memory {in_memory:6.1f} images/s   real DataLoader {real:6.1f} images/s   {real / in_memory:.3f}")
     ratio = statistics.median(real / in_memory for in_memory, real in pairs)

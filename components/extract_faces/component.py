@@ -1,4 +1,4 @@
-"""extract-faces: for each video, N evenly spaced frames (one batched decord read), every face, tracked and aligned.
+"""extract-faces: for each video, N evenly spaced frames (PyAV, skipping non-reference frames), every face, tracked.
 
 Parallel over the machine's cores (one detector a worker process). Shardable as SageMaker scales processing: with
 several instances each takes its share — every `num_hosts`-th video when the videos input is fully replicated, or
@@ -202,7 +202,7 @@ def _write_dataset(output: Path, results: list[VideoResult], ctx: RunContext, el
 
 COMPONENT = Component(
     name="extract-faces",
-    version="2.1.0",
+    version="2.2.0",
     kind=ComponentKind.PROCESSING,
     image="deepfake/extract-faces",
     description=__doc__.split("\n")[0],
