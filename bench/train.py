@@ -3,9 +3,9 @@
     .venv/bin/python -m bench.train [--architecture resnet18] [--size 64] [--faces 512] [--workers N]
 
 The same model, batch size and steps; the only difference is where the batches come from: the component's
-FaceImages dataset (crops decoded once into memory as train-classifier keeps them, or with --no-cache decoded each
-time; per-face augmentations) through its DataLoader, then the batch-level degradations and normalisation in the
-training process as train-classifier runs them, or a pre-built tensor. A ratio near 1 means
+FaceImages dataset through its DataLoader as train-classifier runs them (crops decoded once into memory, or with
+--no-cache decoded each time; per-face augmentations, then the batch-level degradations and normalisation, all in
+the loader workers), or a pre-built tensor. A ratio near 1 means
 loading hides behind compute. The two alternate for `--rounds` rounds and the median ratio is the result: this
 machine's CPU speed drifts by 2x within a minute, so a single pair is not evidence.
 """
@@ -26,14 +26,13 @@ from deepfake.components.classifier.model import ModelConfig, build_network
 from deepfake.components.manifests import FaceRecord
 from deepfake.components.train_classifier.params import Params
 from deepfake.components.train_classifier.training import (
+    BatchTransform,
     FaceImages,
     Rank,
     TrainBatches,
     _loader,
-    batch_transform,
     decoded_crops,
     default_workers,
-    epoch_generator,
     train_transform,
 )
 
@@ -89,7 +88,9 @@ def main() -> None:
             )
         budget = 0 if args.no_cache else Params().cache_mb * 2**20
         cache = decoded_crops([root / record.image for record in records], budget)
-        dataset = FaceImages(root, records, train_transform(config), args.size, seed=0, cache=cache)
+        dataset = FaceImages(
+            root, records, train_transform(config), args.size, 0, cache, BatchTransform(config, Params().robustness)
+        )
         loader = _loader(
             dataset, TrainBatches(len(records), args.batch, 0, Rank()), args.workers, 0, torch.device("cpu")
         )
@@ -97,17 +98,12 @@ def main() -> None:
             (torch.randn(args.batch, 3, args.size, args.size), torch.randint(0, 2, (args.batch,)).float())
             for _ in range(steps)
         ]
-        transform, generator = batch_transform(config, Params().robustness), epoch_generator(0, 1, Rank())
-
-        def degrade(pixels: torch.Tensor) -> torch.Tensor:
-            return transform(pixels, generator)
-
         pairs = []
         for _ in range(args.rounds):
             torch.manual_seed(0)
             in_memory = images_per_second(build_network(args.architecture), memory, steps, lambda pixels: pixels)
             torch.manual_seed(0)
-            real = images_per_second(build_network(args.architecture), loader, steps, degrade)
+            real = images_per_second(build_network(args.architecture), loader, steps, lambda pixels: pixels)
             pairs.append((in_memory, real))
     print(
         f"{args.architecture} at {args.size} px, batch {args.batch}, {steps} steps, {args.workers} loader workers,"

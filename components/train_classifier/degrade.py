@@ -1,10 +1,10 @@
 """Batch-level robustness augmentation: what sharing does to a face (rescaling, soft focus, sensor noise, lossy
-re-encoding), applied to a whole uint8 batch in the training process rather than face by face in the loader.
+re-encoding), applied to a whole uint8 batch at once (by the loader worker that builds it) rather than face by face.
 
 Each face draws its own parameters; each operation runs on the batch at once (a grouped convolution for the per-face
 blur, broadcast noise), on a few buckets of equal scale (rescaling), or face by face in C (JPEG), on the CPU before
-the batch moves to the device. Draws come from a generator seeded by (seed, epoch, rank), whose batches come in a
-fixed order, so results do not depend on loader workers, and a resumed run degrades the same faces the same way.
+the batch moves to the device. Draws come from a generator seeded by the seed and the batch's epoch and faces, so
+results do not depend on loader workers, and a resumed run degrades the same faces the same way.
 """
 
 from dataclasses import dataclass

@@ -30,7 +30,7 @@ from torch.nn import functional
 from torch.nn.parallel import DistributedDataParallel
 from torch.optim.lr_scheduler import LambdaLR
 from torch.optim.swa_utils import AveragedModel
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
 from torchvision.transforms import v2
 from tqdm import tqdm
 
@@ -63,6 +63,8 @@ DEGRADE_STREAM = 0xDE  # keeps the degradations' seeds apart from the faces' (se
 T = TypeVar("T")
 Key = tuple[int, int]
 """What the samplers yield and the dataset reads: (epoch, face index)."""
+Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+"""What the loaders yield: pixels, targets and face indices."""
 
 
 @dataclass(frozen=True)
@@ -131,8 +133,8 @@ def subsample(records: Sequence[LabelledFace], limit: int | None, seed: int) -> 
 
 
 def train_transform(config: ModelConfig) -> v2.Compose:
-    """Mirror, a small pose change and lighting, face by face in the loader; uint8 out, since the degradations
-    (`degrade`) and normalisation run on whole batches in the training process."""
+    """Mirror, a small pose change and lighting, face by face; uint8 out, since the degradations (`degrade`) and
+    normalisation run on the whole batch (`BatchTransform`)."""
     return v2.Compose(
         [
             v2.ToImage(),
@@ -144,17 +146,18 @@ def train_transform(config: ModelConfig) -> v2.Compose:
     )
 
 
-def batch_transform(config: ModelConfig, probability: float) -> Callable[[torch.Tensor, torch.Generator], torch.Tensor]:
-    """A loader batch (uint8) → the network's input: degraded face by face (each with `probability`), normalised."""
-    settings = Degradation(probability=probability)
-    mean = torch.tensor(config.mean)[:, None, None]
-    std = torch.tensor(config.std)[:, None, None]
+class BatchTransform:
+    """A training batch (uint8) → the network's input: degraded face by face (each with `probability`), normalised.
+    A class, not a closure, so that loader workers started by spawning (not forking) can unpickle it."""
 
-    def transform(pixels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        degraded = degrade(pixels, settings, generator) if probability > 0 else pixels
-        return (degraded.float() / 255 - mean) / std
+    def __init__(self, config: ModelConfig, probability: float) -> None:
+        self.settings = Degradation(probability=probability)
+        self.mean = torch.tensor(config.mean)[:, None, None]
+        self.std = torch.tensor(config.std)[:, None, None]
 
-    return transform
+    def __call__(self, pixels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        degraded = degrade(pixels, self.settings, generator) if self.settings.probability > 0 else pixels
+        return (degraded.float() / 255 - self.mean) / self.std
 
 
 def sample_seed(seed: int, epoch: int, index: int) -> int:
@@ -230,6 +233,7 @@ class FaceImages(Dataset[tuple[torch.Tensor, torch.Tensor, int]]):
         image_size: int,
         seed: int | None,
         cache: DecodedCrops | None = None,
+        batch_transform: BatchTransform | None = None,
     ) -> None:
         self.records = list(records)
         self.paths = [safe_relative_path(root, record.image) for record in records]
@@ -237,6 +241,7 @@ class FaceImages(Dataset[tuple[torch.Tensor, torch.Tensor, int]]):
         self.transform, self.seed = transform, seed
         self.draft_size = None if seed is None else image_size
         self.cache = cache
+        self.batch_transform = batch_transform
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -260,6 +265,14 @@ class FaceImages(Dataset[tuple[torch.Tensor, torch.Tensor, int]]):
             torch.manual_seed(sample_seed(self.seed, epoch, index))
             return self.transform(image), self.targets[index], index
 
+    def __getitems__(self, keys: list[Key]) -> Batch:
+        """A whole batch, built where the loader builds it (a worker process, overlapping the training step):
+        stacked, then through `batch_transform` (training's degradations and normalisation)."""
+        pixels, targets, indices = default_collate([self[key] for key in keys])
+        if self.batch_transform is not None:
+            pixels = self.batch_transform(pixels, batch_generator(self.seed or 0, keys))
+        return pixels, targets, indices
+
 
 @dataclass(frozen=True)
 class Rank:
@@ -275,10 +288,11 @@ class Rank:
         return self.rank == 0
 
 
-def epoch_generator(seed: int, epoch: int, rank: Rank) -> torch.Generator:
-    """The degradations' RNG for one rank's epoch: its batches come in a fixed order, so a step's draws are fixed."""
-    state = np.random.SeedSequence([seed, epoch, rank.rank, DEGRADE_STREAM]).generate_state(1, np.uint64)[0]
-    return torch.Generator().manual_seed(int(state))
+def batch_generator(seed: int, keys: Sequence[Key]) -> torch.Generator:
+    """The degradations' RNG for one batch, a function of its epoch and faces: the same whichever worker builds it,
+    fresh each epoch, and repeated by a resumed run."""
+    entropy = [seed, DEGRADE_STREAM, *(number for key in keys for number in key)]
+    return torch.Generator().manual_seed(int(np.random.SeedSequence(entropy).generate_state(1, np.uint64)[0]))
 
 
 class TrainBatches(Sampler[list[Key]]):
@@ -329,16 +343,23 @@ def _seed_worker(worker_id: int) -> None:
 def _loader(
     dataset: FaceImages, batches: Sampler[list[Key]] | list[list[Key]], workers: int, seed: int, device: torch.device
 ) -> DataLoader:
-    """Its own generator keeps the loader from drawing on the global RNG, which belongs to the model."""
+    """Its own generator keeps the loader from drawing on the global RNG, which belongs to the model. The dataset
+    builds whole batches (`FaceImages.__getitems__`), so there is nothing left to collate."""
     return DataLoader(
         dataset,
         batch_sampler=batches,
+        collate_fn=_built,
         num_workers=workers,
         pin_memory=device.type == "cuda",
         persistent_workers=workers > 0,
         worker_init_fn=_seed_worker,
         generator=torch.Generator().manual_seed(seed),
     )
+
+
+def _built(batch: Any) -> Batch:
+    """The loaders' collate_fn; typed Any as DataLoader's stub expects a list of samples."""
+    return batch
 
 
 def warmup_cosine(warmup_steps: int, total_steps: int) -> Callable[[int], float]:
@@ -591,7 +612,15 @@ def fit(
         [safe_relative_path(data.root, record.image) for record in [*data.train, *data.validation]],
         params.cache_mb * 2**20,
     )
-    train_set = FaceImages(data.root, data.train, train_transform(config), config.image_size, params.seed, cache)
+    train_set = FaceImages(
+        data.root,
+        data.train,
+        train_transform(config),
+        config.image_size,
+        params.seed,
+        cache,
+        BatchTransform(config, params.robustness),
+    )
     train_loader = _loader(train_set, batches, workers, params.seed, device)
     validation_loader = _loader(
         FaceImages(data.root, data.validation, eval_transform(config), config.image_size, None, cache),
@@ -647,8 +676,6 @@ def fit(
             model,
             train_loader,
             average,
-            batch_transform(config, params.robustness),
-            epoch_generator(params.seed, epoch, rank),
             pos_weight,
             optimizer,
             scheduler,
@@ -756,8 +783,6 @@ def _train_epoch(
     model: nn.Module,
     loader: DataLoader,
     average: AveragedModel | None,
-    transform: Callable[[torch.Tensor, torch.Generator], torch.Tensor],
-    generator: torch.Generator,
     pos_weight: torch.Tensor,
     optimizer: torch.optim.Optimizer,
     scheduler: LambdaLR,
@@ -773,7 +798,7 @@ def _train_epoch(
     totals = torch.zeros(2, dtype=torch.float64, device=device)
     show = rank.is_main and sys.stderr.isatty()
     for pixels, targets, _ in tqdm(loader, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False, disable=not show):
-        pixels, targets = _to_device(transform(pixels, generator), targets, device)
+        pixels, targets = _to_device(pixels, targets, device)
         with precision.autocast(device):
             logits = model(pixels).squeeze(1)
         loss = functional.binary_cross_entropy_with_logits(logits.float(), targets, pos_weight=pos_weight)

@@ -8,7 +8,7 @@ from torchvision.transforms.v2 import functional as tvf
 
 from deepfake.components.classifier.model import ModelConfig
 from deepfake.components.train_classifier.degrade import Degradation, degrade, draw
-from deepfake.components.train_classifier.training import Rank, batch_transform, epoch_generator
+from deepfake.components.train_classifier.training import BatchTransform, batch_generator
 
 ONLY_BLUR = Degradation(probability=1, scales=(1.0,), noise_std=(0.0, 0.0), jpeg_quality=(100, 100))
 
@@ -92,18 +92,16 @@ def test_rescaling_loses_detail_but_keeps_the_size() -> None:
 def test_the_batch_transform_normalises_as_evaluation_does(probability: float) -> None:
     config = ModelConfig(architecture="resnet18", image_size=64, version="v")
     batch = faces(4)
-    out = batch_transform(config, probability)(batch, epoch_generator(0, 1, Rank()))
+    out = BatchTransform(config, probability)(batch, batch_generator(0, [(1, 0), (1, 1)]))
     assert out.dtype == torch.float32 and out.shape == batch.shape
     if probability == 0:
         mean, std = torch.tensor(config.mean)[:, None, None], torch.tensor(config.std)[:, None, None]
         assert torch.allclose(out, (batch.float() / 255 - mean) / std)
 
 
-def test_each_epoch_and_rank_gets_its_own_degradation_stream() -> None:
-    draws = [
-        torch.rand(4, generator=epoch_generator(0, epoch, Rank(rank, rank, 2, 2)))
-        for epoch in (1, 2)
-        for rank in (0, 1)
-    ]
-    assert len({tuple(values.tolist()) for values in draws}) == 4
-    assert torch.equal(torch.rand(4, generator=epoch_generator(0, 1, Rank())), draws[0])
+def test_each_batch_gets_its_own_degradation_stream_from_its_epoch_and_faces() -> None:
+    batches = [[(1, 0), (1, 1)], [(2, 0), (2, 1)], [(1, 1), (1, 0)], [(1, 0), (1, 2)]]
+    draws = [torch.rand(4, generator=batch_generator(0, keys)) for keys in batches]
+    assert len({tuple(values.tolist()) for values in draws}) == len(batches)
+    assert torch.equal(torch.rand(4, generator=batch_generator(0, batches[0])), draws[0])
+    assert not torch.equal(torch.rand(4, generator=batch_generator(1, batches[0])), draws[0])

@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from torch.utils.data import DataLoader
 
 from deepfake.components.classifier.model import CONFIG_FILE, WEIGHTS_FILE, ModelConfig, build_network, load_model
 from deepfake.components.classifier.scoring import eval_transform, predict_probabilities
@@ -424,10 +423,13 @@ def test_augmentations_depend_only_on_seed_epoch_and_face_not_on_loader_workers(
     first = images[(1, 0)][0]
     assert torch.equal(torch.get_rng_state(), model_rng), "loading a face must not draw on the model's RNG"
     assert torch.equal(images[(1, 0)][0], first) and not torch.equal(images[(2, 0)][0], first)
+    images.batch_transform = training.BatchTransform(config, probability=0.5)
     batches = TrainBatches(len(images), 8, seed=0, rank=Rank())
-    in_process = [pixels for pixels, _, _ in DataLoader(images, batch_sampler=batches, num_workers=0)]
-    in_worker = [pixels for pixels, _, _ in DataLoader(images, batch_sampler=batches, num_workers=1)]
-    assert all(torch.equal(left, right) for left, right in zip(in_process, in_worker, strict=True))
+    cpu = torch.device("cpu")
+    in_process = [pixels for pixels, _, _ in training._loader(images, batches, 0, 0, cpu)]
+    in_workers = [pixels for pixels, _, _ in training._loader(images, batches, 2, 0, cpu)]
+    assert in_process[0].dtype == torch.float32, "batches come degraded and normalised"
+    assert all(torch.equal(left, right) for left, right in zip(in_process, in_workers, strict=True))
 
 
 def test_crops_decoded_once_give_the_same_faces_as_decoding_each_time(dataset: Path) -> None:
