@@ -1,8 +1,9 @@
 """The training loop of train-classifier: face data, schedule, checkpoints and the distributed setup.
 
-Everything random is a function of the seed. Augmentations are seeded per (seed, epoch, face), so they do not depend
-on how many DataLoader workers there are or which worker loads a face; the model's own randomness (dropout, stochastic
-depth) draws from the global RNGs, whose states travel in the checkpoint. A resumed run therefore ends with the same
+Everything random is a function of the seed. A self-blend is seeded per (seed, epoch, face) and a batch's
+augmentations per (seed, epoch, its faces), so they do not depend on how many DataLoader workers there are or which
+worker builds a batch; the model's own randomness (dropout, stochastic depth) draws from the global RNGs, whose
+states travel in the checkpoint. A resumed run therefore ends with the same
 weights as one that was never interrupted.
 """
 
@@ -42,6 +43,7 @@ from deepfake.components.faces.boxes import FaceBox
 from deepfake.components.faces.crop import DEFAULT_MARGIN
 from deepfake.components.manifests import LABEL_NAMES, LabelledFace, safe_relative_path, write_json
 from deepfake.components.spec import MetricSpec
+from deepfake.components.train_classifier.augment import PoseLighting, augment
 from deepfake.components.train_classifier.degrade import Degradation, degrade
 from deepfake.components.train_classifier.params import FakeSource, Params
 
@@ -133,30 +135,24 @@ def subsample(records: Sequence[LabelledFace], limit: int | None, seed: int) -> 
 
 
 def train_transform(config: ModelConfig) -> v2.Compose:
-    """Mirror, a small pose change and lighting, face by face; uint8 out, since the degradations (`degrade`) and
-    normalisation run on the whole batch (`BatchTransform`)."""
-    return v2.Compose(
-        [
-            v2.ToImage(),
-            v2.Resize((config.image_size, config.image_size), antialias=True),
-            v2.RandomHorizontalFlip(),
-            v2.RandomAffine(degrees=8, translate=(0.05, 0.05), scale=(0.95, 1.05)),
-            v2.ColorJitter(brightness=0.2, contrast=0.2, saturation=0.2),
-        ]
-    )
+    """A face at the network's size, uint8: every random augmentation runs on the whole batch (`BatchTransform`)."""
+    return v2.Compose([v2.ToImage(), v2.Resize((config.image_size, config.image_size), antialias=True)])
 
 
 class BatchTransform:
-    """A training batch (uint8) → the network's input: degraded face by face (each with `probability`), normalised.
-    A class, not a closure, so that loader workers started by spawning (not forking) can unpickle it."""
+    """A training batch (uint8) → the network's input: mirrored, moved and relit (`augment`), degraded (`degrade`,
+    each degradation with `probability`), normalised; every face with its own draws. A class, not a closure, so
+    that loader workers started by spawning (not forking) can unpickle it."""
 
-    def __init__(self, config: ModelConfig, probability: float) -> None:
-        self.settings = Degradation(probability=probability)
+    def __init__(self, config: ModelConfig, probability: float, pose_lighting: PoseLighting | None = None) -> None:
+        self.pose_lighting = pose_lighting or PoseLighting()
+        self.degradation = Degradation(probability=probability)
         self.mean = torch.tensor(config.mean)[:, None, None]
         self.std = torch.tensor(config.std)[:, None, None]
 
     def __call__(self, pixels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        degraded = degrade(pixels, self.settings, generator) if self.settings.probability > 0 else pixels
+        moved = augment(pixels.float(), self.pose_lighting, generator).round_().to(torch.uint8)
+        degraded = degrade(moved, self.degradation, generator) if self.degradation.probability > 0 else moved
         return (degraded.float() / 255 - self.mean) / self.std
 
 
@@ -220,9 +216,9 @@ def decoded_crops(paths: Sequence[Path], budget_bytes: int) -> DecodedCrops | No
 class FaceImages(Dataset[tuple[torch.Tensor, torch.Tensor, int]]):
     """Face crops and their float targets.
 
-    With a `seed` (training), each (epoch, face) gets its own augmentation RNG and JPEGs not in `cache` are
-    draft-decoded at `image_size`; without (validation), faces are decoded and scored exactly as evaluate-model
-    scores them.
+    With a `seed` (training), a blend is seeded by (epoch, face), a batch's `batch_transform` by its epoch and faces,
+    and JPEGs not in `cache` are draft-decoded at `image_size`; without (validation), faces are decoded and scored
+    exactly as evaluate-model scores them.
     """
 
     def __init__(
@@ -259,11 +255,7 @@ class FaceImages(Dataset[tuple[torch.Tensor, torch.Tensor, int]]):
             image = self_blend(self._pixels(index, None), record, rng)
         else:
             image = self._pixels(index, self.draft_size)
-        if self.seed is None:
-            return self.transform(image), self.targets[index], index
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(sample_seed(self.seed, epoch, index))
-            return self.transform(image), self.targets[index], index
+        return self.transform(image), self.targets[index], index
 
     def __getitems__(self, keys: list[Key]) -> Batch:
         """A whole batch, built where the loader builds it (a worker process, overlapping the training step):

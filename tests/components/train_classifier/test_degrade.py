@@ -7,6 +7,7 @@ import torch
 from torchvision.transforms.v2 import functional as tvf
 
 from deepfake.components.classifier.model import ModelConfig
+from deepfake.components.train_classifier.augment import PoseLighting
 from deepfake.components.train_classifier.degrade import Degradation, degrade, draw
 from deepfake.components.train_classifier.training import BatchTransform, batch_generator
 
@@ -92,7 +93,8 @@ def test_rescaling_loses_detail_but_keeps_the_size() -> None:
 def test_the_batch_transform_normalises_as_evaluation_does(probability: float) -> None:
     config = ModelConfig(architecture="resnet18", image_size=64, version="v")
     batch = faces(4)
-    out = BatchTransform(config, probability)(batch, batch_generator(0, [(1, 0), (1, 1)]))
+    still = PoseLighting(flip=0, degrees=0, shift=0, zoom=(1, 1), brightness=0, contrast=0, saturation=0)
+    out = BatchTransform(config, probability, still)(batch, batch_generator(0, [(1, 0), (1, 1)]))
     assert out.dtype == torch.float32 and out.shape == batch.shape
     if probability == 0:
         mean, std = torch.tensor(config.mean)[:, None, None], torch.tensor(config.std)[:, None, None]

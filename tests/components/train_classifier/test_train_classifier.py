@@ -415,20 +415,22 @@ def test_batches_split_an_epoch_evenly_across_ranks_and_reshuffle_each_epoch() -
     assert all(epoch == 2 for batch in single for epoch, _ in batch)
 
 
-def test_augmentations_depend_only_on_seed_epoch_and_face_not_on_loader_workers(dataset: Path) -> None:
+def test_augmentations_depend_only_on_seed_epoch_and_faces_not_on_loader_workers(dataset: Path) -> None:
     records = read_jsonl(dataset / "splits" / "train.jsonl", FaceRecord)
     config = ModelConfig(architecture="resnet18", image_size=FACE_SIZE, version="test")
-    images = FaceImages(dataset / "faces", records, train_transform(config), FACE_SIZE, seed=0)
+    images = FaceImages(
+        dataset / "faces", records, train_transform(config), FACE_SIZE, 0, None, training.BatchTransform(config, 0.5)
+    )
     model_rng = torch.get_rng_state()
-    first = images[(1, 0)][0]
-    assert torch.equal(torch.get_rng_state(), model_rng), "loading a face must not draw on the model's RNG"
-    assert torch.equal(images[(1, 0)][0], first) and not torch.equal(images[(2, 0)][0], first)
-    images.batch_transform = training.BatchTransform(config, probability=0.5)
+    first = images.__getitems__([(1, 0), (1, 1)])[0]
+    assert torch.equal(torch.get_rng_state(), model_rng), "building a batch must not draw on the model's RNG"
+    assert torch.equal(images.__getitems__([(1, 0), (1, 1)])[0], first)
+    assert not torch.equal(images.__getitems__([(2, 0), (2, 1)])[0], first), "fresh augmentations each epoch"
     batches = TrainBatches(len(images), 8, seed=0, rank=Rank())
     cpu = torch.device("cpu")
     in_process = [pixels for pixels, _, _ in training._loader(images, batches, 0, 0, cpu)]
     in_workers = [pixels for pixels, _, _ in training._loader(images, batches, 2, 0, cpu)]
-    assert in_process[0].dtype == torch.float32, "batches come degraded and normalised"
+    assert in_process[0].dtype == torch.float32, "batches come augmented and normalised"
     assert all(torch.equal(left, right) for left, right in zip(in_process, in_workers, strict=True))
 
 
