@@ -1,16 +1,18 @@
-"""A synthetic DFDC-layout demo dataset: real H.264 clips of the astronaut photo and self-blended fakes of them.
+"""A synthetic DFDC-layout demo dataset: real H.264 clips of face photos and self-blended fakes of them.
 
-Real clips composite the public-domain astronaut photo (it ships inside scikit-image, so nothing is downloaded)
+Real clips composite a public-domain face photo (they ship inside scikit-image, so nothing is downloaded)
 over varied backgrounds with seeded motion, scale and lighting. Each fake re-renders its original's frames with the
 face replaced by a perturbed copy of itself blended back through a soft mask: the self-blended images (SBI) of
 Shiohara & Yamasaki (CVPR 2022). SBI fakes carry the artifacts common to face swaps (colour and sharpness mismatch,
 a blending boundary, slight misalignment) without a second identity, so a classifier trained on them learns those
 cues, not identities; and each fake shares its original's background and motion, as DFDC's fakes do.
 
-Held-out sets for checking a detector on what it never trained on come from the same generator: `identity lfw`
-takes each clip's person from the Labeled Faces in the Wild sample scikit-image ships (100 people, 25 px, grey),
-and `technique swap` pastes another person's face in with Poisson blending (OpenCV's seamlessClone) instead of
-self-blending: another identity and another blending method, as a face-swap tool would.
+The clips show the astronaut and, every other clip, a person of the Labeled Faces in the Wild sample scikit-image
+ships (100 people, 25 px, grey, upscaled and tinted): a detector that sees one face only learns that face, not the
+blending. Held-out sets for checking a detector on what it never trained on come from the same generator:
+`identity lfw` takes each clip's person from the other half of the LFW people, which a demo never shows, and
+`technique swap` pastes another (held-out) person's face in with Poisson blending (OpenCV's seamlessClone) instead
+of self-blending: another identity and another blending method, as a face-swap tool would.
 """
 
 import argparse
@@ -47,7 +49,7 @@ NOISE_PAD = 16
 FACE_FRACTION = (0.3, 0.42)
 Background = Literal["solid", "gradient", "noise", "stripes"]
 BACKGROUNDS: tuple[Background, ...] = ("solid", "gradient", "noise", "stripes")
-Identity = Literal["astronaut", "lfw"]
+Identity = Literal["mixed", "astronaut", "lfw"]
 Technique = Literal["self_blend", "swap"]
 LFW_FACES = 100  # lfw_subset() holds 100 faces, then 100 non-faces
 LFW_SCALE = 4  # its 25 px faces are upscaled to 100 px
@@ -78,7 +80,9 @@ class DemoOptions(BaseModel):
     split: Split = Field("train", description="The split the other videos get in metadata.json.")
     seed: int = Field(0, ge=0)
     identity: Identity = Field(
-        "astronaut", description="Who the clips show: the astronaut, or a person of the LFW sample each (held out)."
+        "mixed",
+        description="Who the clips show: the astronaut and people of one half of the LFW sample in turn (mixed), the"
+        " astronaut alone, or people of the other half (lfw: held out, never in a mixed dataset).",
     )
     technique: Technique = Field(
         "self_blend", description="How fakes are made: self-blending, or another person's face Poisson-blended in."
@@ -166,10 +170,22 @@ def lfw_people() -> tuple[int, ...]:
         return tuple(number + 1 for number in range(LFW_FACES) if detector.detect(lfw_photo(number)))
 
 
+def clip_person(identity: Identity, people: tuple[int, ...], index: int) -> int:
+    """Clip `index`'s subject (0: the astronaut). The LFW people alternate between two halves: mixed datasets (the
+    demo) take every other clip's person from the first, held-out `lfw` sets (and swap donors) theirs from the
+    second, so no held-out person is ever trained on."""
+    if identity == "astronaut":
+        return 0
+    if identity == "lfw":
+        return people[1::2][index % len(people[1::2])]
+    return 0 if index % 2 == 0 else people[::2][index // 2 % len(people[::2])]
+
+
 def make_demo_dataset(out: Path, options: DemoOptions) -> DemoSummary:
     started = time.perf_counter()
     _prepare(out, options)
-    people = lfw_people() if options.identity == "lfw" or options.technique == "swap" else ()
+    people = lfw_people() if options.identity != "astronaut" or options.technique == "swap" else ()
+    unseen = people[1::2]
     names = _names(options)
     jobs: list[_Job] = []
     metadata: dict[Path, dict[str, dict[str, str | None]]] = {}
@@ -179,10 +195,10 @@ def make_demo_dataset(out: Path, options: DemoOptions) -> DemoSummary:
         split = options.split if index < options.real_videos else "test"
         first_fake = reals + index * options.fakes_per_real
         real, fakes = names[index], tuple(names[first_fake : first_fake + options.fakes_per_real])
-        person = people[index % len(people)] if options.identity == "lfw" else 0
-        donor = people[(index * 7 + 3) % len(people)] if people else 0
-        if donor == person and len(people) > 1:
-            donor = people[(people.index(person) + 1) % len(people)]
+        person = clip_person(options.identity, people, index)
+        donor = unseen[(index * 7 + 3) % len(unseen)] if unseen else 0
+        if donor == person and len(unseen) > 1:
+            donor = unseen[(unseen.index(person) + 1) % len(unseen)]
         jobs.append(_Job(folder / f"{real}.mp4", index, None, options, person, donor))
         entries = metadata.setdefault(folder, {})
         entries[f"{real}.mp4"] = {"label": "REAL", "split": split, "original": None}
@@ -434,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parts", type=int, default=defaults.parts)
     parser.add_argument("--split", default=defaults.split, choices=["train", "validation", "test"])
     parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--identity", default=defaults.identity, choices=["astronaut", "lfw"])
+    parser.add_argument("--identity", default=defaults.identity, choices=["mixed", "astronaut", "lfw"])
     parser.add_argument("--technique", default=defaults.technique, choices=["self_blend", "swap"])
     parser.add_argument("--workers", type=int, default=defaults.workers)
     args = parser.parse_args(argv)

@@ -11,7 +11,15 @@ from pydantic import ValidationError
 from deepfake.components.faces.boxes import FaceBox
 from deepfake.components.faces.detection import FaceDetector
 from deepfake.components.faces.sampling import evenly_spaced, open_video, probe, read_frames
-from deepfake.pipelines.demo.dataset import MARKER, DemoError, DemoOptions, DemoSummary, main, make_demo_dataset
+from deepfake.pipelines.demo.dataset import (
+    MARKER,
+    DemoError,
+    DemoOptions,
+    DemoSummary,
+    clip_person,
+    main,
+    make_demo_dataset,
+)
 
 TINY = DemoOptions(
     real_videos=2, held_out=1, fakes_per_real=2, frames=8, fps=10, width=256, height=192, parts=2, seed=7
@@ -194,3 +202,12 @@ def _box_mask(box: FaceBox, margin: float, shape: tuple[int, ...]) -> np.ndarray
     dx, dy = round(box.width * margin), round(box.height * margin)
     mask[max(0, box.y - dy) : box.y + box.height + dy, max(0, box.x - dx) : box.x + box.width + dx] = True
     return mask
+
+
+def test_the_demo_never_shows_a_held_out_person() -> None:
+    people = tuple(range(1, 85))
+    shown = {clip_person("mixed", people, index) for index in range(500)}
+    held_out = {clip_person("lfw", people, index) for index in range(500)}
+    assert 0 in shown and len(shown) == 43, "the astronaut and half of the LFW people"
+    assert len(held_out) == 42 and not shown & held_out
+    assert {clip_person("astronaut", people, index) for index in range(10)} == {0}
