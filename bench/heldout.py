@@ -3,9 +3,9 @@
     .venv/bin/python -m bench.heldout --model runs/registry/deepfake-detector/1 [--videos 32] [--seed 1000]
 
 Each set is written by the demo generator with seeds the demo never uses, so no scene, person or fake repeats:
-- new-scenes: the demo's people and technique (self-blending) in new scenes: the in-distribution reference.
+- new-scenes: the demo's person and technique (self-blending) in new scenes: the in-distribution reference.
 - new-identities: people of the LFW half the demo never shows (25 px grey faces, upscaled, tinted), self-blended.
-- unseen-swap: the demo's people with a held-out person's face Poisson-blended in (a technique it never saw).
+- unseen-swap: the demo's person with a held-out person's face Poisson-blended in (a technique it never saw).
 - unseen-swap-new-identities: both at once.
 - new-scenes-crf40 / -half / -blur: new-scenes through perturb-videos' re-encodes.
 Unscorable videos (no face found) count as wrong: a detector that finds no face gives no verdict. AUC and accuracy
@@ -29,9 +29,9 @@ from deepfake.pipelines.local.records import StepState
 from deepfake.pipelines.local.runner import LocalRunner
 
 SETS: dict[str, tuple[Identity, Technique]] = {
-    "new-scenes": ("mixed", "self_blend"),
+    "new-scenes": ("astronaut", "self_blend"),
     "new-identities": ("lfw", "self_blend"),
-    "unseen-swap": ("mixed", "swap"),
+    "unseen-swap": ("astronaut", "swap"),
     "unseen-swap-new-identities": ("lfw", "swap"),
 }
 REENCODES = ("crf40", "half", "blur")

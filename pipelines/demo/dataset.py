@@ -1,18 +1,18 @@
-"""A synthetic DFDC-layout demo dataset: real H.264 clips of face photos and self-blended fakes of them.
+"""A synthetic DFDC-layout demo dataset: real H.264 clips of the astronaut photo and self-blended fakes of them.
 
-Real clips composite a public-domain face photo (they ship inside scikit-image, so nothing is downloaded)
+Real clips composite the public-domain astronaut photo (it ships inside scikit-image, so nothing is downloaded)
 over varied backgrounds with seeded motion, scale and lighting. Each fake re-renders its original's frames with the
 face replaced by a perturbed copy of itself blended back through a soft mask: the self-blended images (SBI) of
 Shiohara & Yamasaki (CVPR 2022). SBI fakes carry the artifacts common to face swaps (colour and sharpness mismatch,
 a blending boundary, slight misalignment) without a second identity, so a classifier trained on them learns those
 cues, not identities; and each fake shares its original's background and motion, as DFDC's fakes do.
 
-The clips show the astronaut and, every other clip, a person of the Labeled Faces in the Wild sample scikit-image
-ships (100 people, 25 px, grey, upscaled and tinted): a detector that sees one face only learns that face, not the
-blending. Held-out sets for checking a detector on what it never trained on come from the same generator:
-`identity lfw` takes each clip's person from the other half of the LFW people, which a demo never shows, and
-`technique swap` pastes another (held-out) person's face in with Poisson blending (OpenCV's seamlessClone) instead
-of self-blending: another identity and another blending method, as a face-swap tool would.
+The clips show the astronaut, or with `identity mixed` the astronaut and, every other clip, a person of one half of
+the Labeled Faces in the Wild sample scikit-image ships (100 people, 25 px, grey, upscaled and tinted). Held-out
+sets for checking a detector on what it never trained on come from the same generator: `identity lfw` takes each
+clip's person from the other half of the LFW people, which no demo dataset shows, and `technique swap` pastes
+another (held-out) person's face in with Poisson blending (OpenCV's seamlessClone) instead of self-blending: another
+identity and another blending method, as a face-swap tool would.
 """
 
 import argparse
@@ -49,7 +49,7 @@ NOISE_PAD = 16
 FACE_FRACTION = (0.3, 0.42)
 Background = Literal["solid", "gradient", "noise", "stripes"]
 BACKGROUNDS: tuple[Background, ...] = ("solid", "gradient", "noise", "stripes")
-Identity = Literal["mixed", "astronaut", "lfw"]
+Identity = Literal["astronaut", "mixed", "lfw"]
 Technique = Literal["self_blend", "swap"]
 LFW_FACES = 100  # lfw_subset() holds 100 faces, then 100 non-faces
 LFW_SCALE = 4  # its 25 px faces are upscaled to 100 px
@@ -80,9 +80,9 @@ class DemoOptions(BaseModel):
     split: Split = Field("train", description="The split the other videos get in metadata.json.")
     seed: int = Field(0, ge=0)
     identity: Identity = Field(
-        "mixed",
-        description="Who the clips show: the astronaut and people of one half of the LFW sample in turn (mixed), the"
-        " astronaut alone, or people of the other half (lfw: held out, never in a mixed dataset).",
+        "astronaut",
+        description="Who the clips show: the astronaut, the astronaut and people of one half of the LFW sample in turn"
+        " (mixed), or people of the other half (lfw: held out, never in a mixed dataset).",
     )
     technique: Technique = Field(
         "self_blend", description="How fakes are made: self-blending, or another person's face Poisson-blended in."
@@ -450,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parts", type=int, default=defaults.parts)
     parser.add_argument("--split", default=defaults.split, choices=["train", "validation", "test"])
     parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--identity", default=defaults.identity, choices=["mixed", "astronaut", "lfw"])
+    parser.add_argument("--identity", default=defaults.identity, choices=["astronaut", "mixed", "lfw"])
     parser.add_argument("--technique", default=defaults.technique, choices=["self_blend", "swap"])
     parser.add_argument("--workers", type=int, default=defaults.workers)
     args = parser.parse_args(argv)
