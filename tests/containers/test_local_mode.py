@@ -32,7 +32,11 @@ def value(document: dict, path: tuple[str, ...]) -> float:
     return float(document)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("gate", [{"MinAuc": "0", "MinAccuracy": "0"}, {"MinAccuracy": "1.01"}], ids=["pass", "fail"])
+# "pass" lowers every threshold of the gate, the minimum test videos a class included (this data has one a class).
+PASS = {"MinAuc": "0", "MinAccuracy": "0", "MinWorstAuc": "0", "MinTestVideosPerClass": "1"}
+
+
+@pytest.mark.parametrize("gate", [PASS, {"MinAccuracy": "1.01"}], ids=["pass", "fail"])
 def test_the_sdk_local_mode_gives_the_local_runners_splits_gate_and_metrics(
     aws: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], gate: dict
 ) -> None:
