@@ -14,7 +14,6 @@ import argparse
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -37,16 +36,14 @@ from deepfake.components.train_classifier.training import (
 )
 
 
-def images_per_second(
-    network: torch.nn.Module, batches, steps: int, prepare: Callable[[torch.Tensor], torch.Tensor]
-) -> float:
+def images_per_second(network: torch.nn.Module, batches, steps: int) -> float:
     optimizer = torch.optim.AdamW(network.parameters(), lr=1e-3)
     network.train()
     started, seen = None, 0
     for step, (pixels, targets, *_) in enumerate(batches):
         if step == 2:
             started, seen = time.perf_counter(), 0
-        loss = functional.binary_cross_entropy_with_logits(network(prepare(pixels)).squeeze(1), targets)
+        loss = functional.binary_cross_entropy_with_logits(network(pixels).squeeze(1), targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -101,9 +98,9 @@ def main() -> None:
         pairs = []
         for _ in range(args.rounds):
             torch.manual_seed(0)
-            in_memory = images_per_second(build_network(args.architecture), memory, steps, lambda pixels: pixels)
+            in_memory = images_per_second(build_network(args.architecture), memory, steps)
             torch.manual_seed(0)
-            real = images_per_second(build_network(args.architecture), loader, steps, lambda pixels: pixels)
+            real = images_per_second(build_network(args.architecture), loader, steps)
             pairs.append((in_memory, real))
     print(
         f"{args.architecture} at {args.size} px, batch {args.batch}, {steps} steps, {args.workers} loader workers,"

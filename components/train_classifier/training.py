@@ -205,7 +205,8 @@ def decoded_crops(paths: Sequence[Path], budget_bytes: int) -> DecodedCrops | No
     if first.nbytes * len(unique) > budget_bytes:
         return None
     pixels = np.empty((len(unique), *first.shape), np.uint8)
-    for row, path in enumerate(unique):
+    pixels[0] = first
+    for row, path in enumerate(unique[1:], start=1):
         crop = np.asarray(load_face(path))
         if crop.shape != first.shape:
             return None
@@ -259,7 +260,7 @@ class FaceImages(Dataset[tuple[torch.Tensor, torch.Tensor, int]]):
 
     def __getitems__(self, keys: list[Key]) -> Batch:
         """A whole batch, built where the loader builds it (a worker process, overlapping the training step):
-        stacked, then through `batch_transform` (training's degradations and normalisation)."""
+        stacked, then through `batch_transform` (training's augmentation, degradations and normalisation)."""
         pixels, targets, indices = default_collate([self[key] for key in keys])
         if self.batch_transform is not None:
             pixels = self.batch_transform(pixels, batch_generator(self.seed or 0, keys))
