@@ -2,9 +2,9 @@
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
-from typing import Literal, TypeVar
+from typing import BinaryIO, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -105,9 +105,14 @@ class LabelledFace(FaceRecord):
     label: Label = Field(description="Its video's label.")
 
 
+def face_files(folder: Path) -> list[Path]:
+    """A FaceDataset's faces files: one, or one a host when extract-faces ran on several."""
+    return sorted(folder.glob("faces*.jsonl"))
+
+
 def read_faces(folder: Path) -> list[FaceRecord]:
     """Every face of a FaceDataset, whether one host wrote it or several (one file a host)."""
-    rows = [row for path in sorted(folder.glob("faces*.jsonl")) for row in read_jsonl(path, FaceRecord)]
+    rows = [row for path in face_files(folder) for row in read_jsonl(path, FaceRecord)]
     return sorted(rows, key=lambda row: (row.video_id, row.frame_index, row.track))
 
 
@@ -126,31 +131,73 @@ def safe_relative_path(root: Path, relative: str) -> Path:
     return path
 
 
+class AtomicFile:
+    """A file written through a temporary and renamed into place when the block ends without error, so a reader
+    never sees half a manifest; after an error the temporary is removed and any earlier file is left as it was."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.temporary = path.with_name(f".{path.name}.tmp")
+        self.handle: BinaryIO = self.temporary.open("wb")
+
+    def __enter__(self) -> Self:
+        return self
+
+    def write(self, data: bytes) -> None:
+        self.handle.write(data)
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is None:
+            self.handle.flush()
+            os.fsync(self.handle.fileno())
+        self.handle.close()
+        if kind is None:
+            self.temporary.replace(self.path)
+        else:
+            self.temporary.unlink(missing_ok=True)
+
+
+class JsonlWriter(AtomicFile):
+    """An atomic JSONL file written one row at a time, so a stage never holds a whole manifest to write it."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.count = 0
+
+    def row(self, row: BaseModel) -> None:
+        self.write(row.model_dump_json().encode() + b"\n")
+        self.count += 1
+
+
 def write_jsonl(path: Path, rows: Iterable[BaseModel]) -> int:
-    """Write atomically (temp file + rename), so a reader never sees half a manifest."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    count = 0
-    with temporary.open("w") as handle:
+    with JsonlWriter(path) as writer:
         for row in rows:
-            handle.write(row.model_dump_json() + "\n")
-            count += 1
-        handle.flush()
-        os.fsync(handle.fileno())
-    temporary.replace(path)
-    return count
+            writer.row(row)
+    return writer.count
 
 
-def read_jsonl(path: Path, model: type[Row]) -> list[Row]:
-    rows = []
-    with path.open() as handle:
+def iter_jsonl_lines(path: Path, model: type[Row]) -> Iterator[tuple[int, int, Row]]:
+    """(byte offset, length without the line break, row) for each non-blank line, validated as it is read."""
+    offset = 0
+    with path.open("rb") as handle:
         for number, line in enumerate(handle, start=1):
+            start, offset = offset, offset + len(line)
             if not line.strip():
                 continue
             try:
-                rows.append(model.model_validate_json(line))
+                row = model.model_validate_json(line)
             except ValidationError as exc:
                 raise ValueError(f"{path.name} line {number}: {describe_validation_error(exc, 'field')}") from exc
-    return rows
+            yield start, len(line.rstrip(b"\r\n")), row
+
+
+def iter_jsonl(path: Path, model: type[Row]) -> Iterator[Row]:
+    """The rows one at a time: what a stage uses when a manifest may not fit in memory."""
+    return (row for _, _, row in iter_jsonl_lines(path, model))
+
+
+def read_jsonl(path: Path, model: type[Row]) -> list[Row]:
+    return list(iter_jsonl(path, model))
 
 
 def write_json(path: Path, document: object) -> None:

@@ -5,12 +5,17 @@ tested on fakes of a real video it saw in training.
 """
 
 import logging
+import os
 import random
+from array import array
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from deepfake.components import Component, ComponentKind, InputSpec, OutputSpec, RunContext
@@ -19,12 +24,13 @@ from deepfake.components.manifests import (
     FACE_DATASET,
     LABEL_NAMES,
     SPLITS,
+    AtomicFile,
     FaceRecord,
     Label,
     Split,
-    read_faces,
+    face_files,
+    iter_jsonl_lines,
     write_json,
-    write_jsonl,
 )
 
 log = logging.getLogger(__name__)
@@ -63,6 +69,60 @@ class Params(BaseModel):
         return {"train": self.train_ratio, "validation": self.validation_ratio, "test": self.test_ratio}
 
 
+class Survey:
+    """What the split needs to know of every video, gathered row by row: memory grows with videos, not faces."""
+
+    def __init__(self) -> None:
+        self.videos: dict[str, tuple[str, Label]] = {}
+        self.faces: Counter[str] = Counter()
+        self.source_splits: dict[str, set[Split]] = defaultdict(set)
+        self.unlabeled: set[str] = set()
+
+    def add(self, row: FaceRecord) -> None:
+        if row.label is None:
+            self.unlabeled.add(row.video_id)
+            return
+        known = self.videos.setdefault(row.video_id, (row.group, row.label))
+        if known != (row.group, row.label):
+            raise SplitError(
+                f"video '{row.video_id}' has faces with group/label {known} and {(row.group, row.label)}; every face "
+                f"of a video must carry the same group and label: rebuild faces.jsonl"
+            )
+        self.faces[row.video_id] += 1
+        if row.source_split is not None:
+            self.source_splits[row.group].add(row.source_split)
+
+    def videos_per_group(self) -> dict[str, Counter[Label]]:
+        """Count videos, not faces: the ratios are about videos, and face counts vary with detection."""
+        if self.unlabeled:
+            raise SplitError(
+                f"{len(self.unlabeled)} video(s) carry no label (first: '{min(self.unlabeled)}'), so they cannot be"
+                f" split for training and evaluation: ingest a labelled dataset (format dfdc, faceforensics, celeb-df"
+                f" or csv), or score unlabeled videos with the batch-scoring pipeline"
+            )
+        groups: dict[str, Counter[Label]] = defaultdict(Counter)
+        for group, label in self.videos.values():
+            groups[group][label] += 1
+        return groups
+
+    def official_splits(self) -> dict[str, Split]:
+        for group, splits in sorted(self.source_splits.items()):
+            if len(splits) > 1:
+                named = " and ".join(split for split in SPLITS if split in splits)
+                raise SplitError(
+                    f"group '{group}' has faces with source_split {named}; a group must stay in one split: fix the "
+                    f"dataset's split lists, or set use_source_splits=false to split by the ratios"
+                )
+        return {group: next(iter(splits)) for group, splits in self.source_splits.items()}
+
+
+def survey(rows: Iterable[FaceRecord]) -> Survey:
+    found = Survey()
+    for row in rows:
+        found.add(row)
+    return found
+
+
 @dataclass(frozen=True)
 class SplitPlan:
     """Where each group goes; `official` counts the groups placed by their source split rather than by the ratios."""
@@ -75,7 +135,7 @@ class SplitPlan:
         return self.official < len(self.groups)
 
 
-def plan_splits(rows: Sequence[FaceRecord], params: Params) -> SplitPlan:
+def plan_splits(found: Survey, params: Params) -> SplitPlan:
     """Assign every group to a split; a pure function of the rows as a set, so input order never matters.
 
     Official splits: when the dataset provides both validation and test, every source split is honoured. When it
@@ -87,14 +147,14 @@ def plan_splits(rows: Sequence[FaceRecord], params: Params) -> SplitPlan:
     split where it most lowers the chi-square gap between the per-label video counts and the ratios' targets. The
     last groups go to still-empty splits, so every split gets one whenever enough groups are free.
     """
-    videos = _videos_per_group(rows)
+    videos = found.videos_per_group()
     if len(videos) < len(SPLITS):
         raise SplitError(
-            f"faces.jsonl holds {len(videos)} group(s) ({sum(map(_size, videos.values()))} videos, {len(rows)} "
-            f"faces), but train, validation and test each need a group of their own: add videos derived from at "
-            f"least {len(SPLITS)} different originals"
+            f"faces.jsonl holds {len(videos)} group(s) ({sum(map(_size, videos.values()))} videos, "
+            f"{sum(found.faces.values())} faces), but train, validation and test each need a group of their own: add"
+            f" videos derived from at least {len(SPLITS)} different originals"
         )
-    official = _official_splits(rows) if params.use_source_splits else {}
+    official = found.official_splits() if params.use_source_splits else {}
     held_out = {split for split in official.values() if split != "train"}
     if held_out != {"validation", "test"}:
         official = {group: split for group, split in official.items() if split != "train"}
@@ -127,74 +187,95 @@ def plan_splits(rows: Sequence[FaceRecord], params: Params) -> SplitPlan:
     return SplitPlan(groups=assignment, official=len(official))
 
 
-def split_rows(rows: Sequence[FaceRecord], plan: SplitPlan) -> dict[Split, list[FaceRecord]]:
-    splits: dict[Split, list[FaceRecord]] = {split: [] for split in SPLITS}
-    for row in rows:
-        splits[plan.groups[row.group]].append(row)
-    return splits
-
-
-def describe_splits(splits: Mapping[Split, Sequence[FaceRecord]], plan: SplitPlan, params: Params) -> dict[str, Any]:
+def describe_splits(found: Survey, plan: SplitPlan, params: Params) -> dict[str, Any]:
     """The counts.json document: what a reviewer checks before trusting a metric computed on these splits."""
+    faces: dict[Split, Counter[Label]] = {split: Counter() for split in SPLITS}
+    videos: dict[Split, Counter[Label]] = {split: Counter() for split in SPLITS}
+    for video, (group, label) in found.videos.items():
+        split = plan.groups[group]
+        faces[split][label] += found.faces[video]
+        videos[split][label] += 1
+    groups = Counter(plan.groups.values())
     return {
         "params": params.model_dump(mode="json"),
         "source_splits_honoured": plan.official > 0,
         "groups_from_source_splits": plan.official,
         "ratios_used": plan.ratios_used,
-        "splits": {split: _describe(rows) for split, rows in splits.items()},
+        "splits": {
+            split: {
+                "faces": _size(faces[split]),
+                "videos": _size(videos[split]),
+                "groups": groups[split],
+                "labels": {
+                    LABEL_NAMES[label]: {"faces": faces[split][label], "videos": videos[split][label]}
+                    for label in LABELS
+                },
+            }
+            for split in SPLITS
+        },
     }
 
 
+class FaceLines:
+    """Where each row of the FaceDataset's files is, with its sort key: the second pass copies validated lines
+    to their split in (video, frame, track) order without parsing or holding them."""
+
+    def __init__(self, files: Sequence[Path]) -> None:
+        self.files = list(files)
+        self.file, self.offset, self.length = array("H"), array("Q"), array("I")
+        self.video, self.frame, self.track = array("I"), array("I"), array("I")
+        self.video_codes: dict[str, int] = {}
+
+    def add(self, file: int, offset: int, length: int, row: FaceRecord) -> None:
+        self.file.append(file)
+        self.offset.append(offset)
+        self.length.append(length)
+        self.video.append(self.video_codes.setdefault(row.video_id, len(self.video_codes)))
+        self.frame.append(row.frame_index)
+        self.track.append(row.track)
+
+    def in_order(self) -> np.ndarray:
+        names = sorted(self.video_codes, key=self.video_codes.__getitem__)
+        rank = np.empty(len(names), np.int64)
+        rank[np.argsort(np.array(names, dtype=object), kind="stable")] = np.arange(len(names))
+        videos = rank[np.frombuffer(self.video, np.uint32)] if names else np.empty(0, np.int64)
+        return np.lexsort((np.frombuffer(self.track, np.uint32), np.frombuffer(self.frame, np.uint32), videos))
+
+
+def scan(files: Sequence[Path]) -> tuple[Survey, FaceLines]:
+    """The first pass: every row validated and surveyed, its place remembered."""
+    found, lines = Survey(), FaceLines(files)
+    for number, path in enumerate(files):
+        for offset, length, row in iter_jsonl_lines(path, FaceRecord):
+            found.add(row)
+            if row.label is not None:
+                lines.add(number, offset, length, row)
+    return found, lines
+
+
+def write_splits(lines: FaceLines, found: Survey, plan: SplitPlan, output: Path) -> None:
+    """The second pass: each face's line, as it was, into its group's split, sorted as read_faces sorts. Lines are
+    read back one at a time (pread), not mapped: the process's memory stays that of its index."""
+    names = sorted(lines.video_codes, key=lines.video_codes.__getitem__)
+    split_of = [SPLITS.index(plan.groups[found.videos[name][0]]) for name in names]
+    with ExitStack() as stack:
+        writers = [stack.enter_context(AtomicFile(output / f"{split}.jsonl")) for split in SPLITS]
+        files = [stack.enter_context(path.open("rb")).fileno() for path in lines.files]
+        file, offset, length, video = lines.file, lines.offset, lines.length, lines.video
+        for position in lines.in_order().tolist():
+            line = os.pread(files[file[position]], length[position], offset[position])
+            writers[split_of[video[position]]].write(line + b"\n")
+
+
 def run(params: Params, ctx: RunContext) -> None:
-    rows = read_faces(ctx.inputs["faces"])
-    plan = plan_splits(rows, params)
-    splits = split_rows(rows, plan)
+    found, lines = scan(face_files(ctx.inputs["faces"]))
+    plan = plan_splits(found, params)
     output = ctx.outputs["splits"]
-    for split, members in splits.items():
-        write_jsonl(output / f"{split}.jsonl", members)
-    counts = describe_splits(splits, plan, params)
+    write_splits(lines, found, plan, output)
+    counts = describe_splits(found, plan, params)
     write_json(output / "counts.json", counts)
     for split, summary in counts["splits"].items():
         log.info("%s: %d faces, %d videos, %d groups", split, summary["faces"], summary["videos"], summary["groups"])
-
-
-def _videos_per_group(rows: Sequence[FaceRecord]) -> dict[str, Counter[Label]]:
-    """Count videos, not faces: the ratios are about videos, and face counts vary with detection."""
-    unlabeled = sorted({row.video_id for row in rows if row.label is None})
-    if unlabeled:
-        raise SplitError(
-            f"{len(unlabeled)} video(s) carry no label (first: '{unlabeled[0]}'), so they cannot be split for"
-            f" training and evaluation: ingest a labelled dataset (format dfdc, faceforensics, celeb-df or csv), or"
-            f" score unlabeled videos with the batch-scoring pipeline"
-        )
-    seen: dict[str, tuple[str, Label]] = {}
-    for row in rows:
-        assert row.label is not None  # unlabeled rows were refused above
-        known = seen.setdefault(row.video_id, (row.group, row.label))
-        if known != (row.group, row.label):
-            raise SplitError(
-                f"video '{row.video_id}' has faces with group/label {known} and {(row.group, row.label)}; every face "
-                f"of a video must carry the same group and label: rebuild faces.jsonl"
-            )
-    groups: dict[str, Counter[Label]] = defaultdict(Counter)
-    for group, label in seen.values():
-        groups[group][label] += 1
-    return groups
-
-
-def _official_splits(rows: Sequence[FaceRecord]) -> dict[str, Split]:
-    found: dict[str, set[Split]] = defaultdict(set)
-    for row in rows:
-        if row.source_split is not None:
-            found[row.group].add(row.source_split)
-    for group, splits in sorted(found.items()):
-        if len(splits) > 1:
-            named = " and ".join(split for split in SPLITS if split in splits)
-            raise SplitError(
-                f"group '{group}' has faces with source_split {named}; a group must stay in one split: fix the "
-                f"dataset's split lists, or set use_source_splits=false to split by the ratios"
-            )
-    return {group: next(iter(splits)) for group, splits in found.items()}
 
 
 def _size(counts: Counter[Label]) -> int:
@@ -215,22 +296,9 @@ def _gain(group: Counter[Label], placed: Counter[Label], ratio: float, totals: M
     return gain
 
 
-def _describe(rows: Sequence[FaceRecord]) -> dict[str, Any]:
-    video_labels = Counter({row.video_id: row.label for row in rows}.values())
-    face_labels = Counter(row.label for row in rows)
-    return {
-        "faces": len(rows),
-        "videos": sum(video_labels.values()),
-        "groups": len({row.group for row in rows}),
-        "labels": {
-            LABEL_NAMES[label]: {"faces": face_labels[label], "videos": video_labels[label]} for label in LABELS
-        },
-    }
-
-
 COMPONENT = Component(
     name="split-dataset",
-    version="1.0.1",
+    version="1.1.0",
     kind=ComponentKind.PROCESSING,
     image="deepfake/split-dataset",
     description=__doc__.splitlines()[0],

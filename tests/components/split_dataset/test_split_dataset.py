@@ -12,7 +12,8 @@ from pydantic import ValidationError
 
 from deepfake.components.manifests import SPLITS, FaceRecord, Split, read_jsonl, write_jsonl
 from deepfake.components.runtime import main
-from deepfake.components.split_dataset.component import COMPONENT, Params, SplitError, plan_splits, split_rows
+from deepfake.components.split_dataset.component import COMPONENT, Params, SplitError, SplitPlan, survey
+from deepfake.components.split_dataset.component import plan_splits as plan_survey
 
 PROPERTY_SETTINGS = settings(max_examples=60, deadline=None)
 
@@ -54,6 +55,14 @@ def datasets(draw: st.DrawFn, official: bool = False) -> list[FaceRecord]:
             for frame in range(draw(st.integers(1, 3))):
                 rows.append(face(f"{group}-video{index}", label, group, frame, carries))
     return rows
+
+
+def plan_splits(rows: list[FaceRecord], params: Params) -> SplitPlan:
+    return plan_survey(survey(rows), params)
+
+
+def split_rows(rows: list[FaceRecord], plan: SplitPlan) -> dict[Split, list[FaceRecord]]:
+    return {split: [row for row in rows if plan.groups[row.group] == split] for split in SPLITS}
 
 
 def official_of(rows: list[FaceRecord]) -> dict[str, Split]:
@@ -313,3 +322,30 @@ def test_the_entry_runs_as_a_module_in_a_real_process(tmp_path: Path) -> None:
     counts = json.loads((tmp_path / "processing/output/splits/counts.json").read_text())
     assert sum(counts["splits"][split]["groups"] for split in SPLITS) == 12
     assert counts["params"]["seed"] == 3 and not counts["source_splits_honoured"]
+
+
+def test_host_files_stream_into_splits_sorted_as_one_file_would_be(base: Path) -> None:
+    rows = [row for number in range(12) for row in group_rows(f"g{number}", 1, number % 3, faces=3)]
+    folder = base / "processing/input/faces"
+    folder.mkdir(parents=True)
+    shuffled = random.Random(0).sample(rows, len(rows))
+    write_jsonl(folder / "faces-algo-1.jsonl", shuffled[::2])
+    (folder / "faces-algo-2.jsonl").write_text("\n".join(row.model_dump_json() for row in shuffled[1::2]) + "\n\n")
+    (folder / "rejected-algo-1.jsonl").write_text("")
+    assert main(COMPONENT, ["--seed", "4"]) == 0
+    output = base / "processing/output/splits"
+    written = {split: read_jsonl(output / f"{split}.jsonl", FaceRecord) for split in SPLITS}
+    expected = split_rows(sorted(rows, key=lambda row: (row.video_id, row.frame_index)), plan_splits(rows, Params(seed=4)))
+    assert written == expected
+
+
+def test_a_bad_line_names_its_file_and_line_and_writes_no_split(base: Path) -> None:
+    rows = [row for number in range(4) for row in group_rows(f"g{number}", 1, 1)]
+    folder = base / "processing/input/faces"
+    write_face_dataset(folder, rows)
+    with (folder / "faces.jsonl").open("a") as handle:
+        handle.write('{"video_id": "x", "frame_index": -1}\n')
+    assert main(COMPONENT, []) == 1
+    message = (base / "output/message").read_text()
+    assert f"faces.jsonl line {len(rows) + 1}: field 'frame_index'" in message
+    assert not list((base / "processing/output/splits").glob("*.jsonl"))
