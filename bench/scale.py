@@ -53,10 +53,10 @@ def split(faces: Path, splits: Path) -> None:
 
 
 def index(_: Path, splits: Path) -> None:
-    from deepfake.components.manifests import LabelledFace, read_jsonl
+    from deepfake.components.face_table import FaceTable
 
     started = time.perf_counter()
-    read_jsonl(splits / "train.jsonl", LabelledFace)
+    FaceTable.read(splits / "train.jsonl")
     report(started)
 
 

@@ -22,7 +22,8 @@ from PIL import Image
 from torch.nn import functional
 
 from deepfake.components.classifier.model import ModelConfig, build_network
-from deepfake.components.manifests import FaceRecord
+from deepfake.components.face_table import FaceTable
+from deepfake.components.manifests import LabelledFace
 from deepfake.components.train_classifier.params import Params
 from deepfake.components.train_classifier.training import (
     BatchTransform,
@@ -73,7 +74,7 @@ def main() -> None:
         for index in range(args.faces):
             Image.fromarray(rng.integers(0, 255, (args.size, args.size, 3), dtype=np.uint8)).save(root / f"{index}.jpg")
             records.append(
-                FaceRecord(
+                LabelledFace(
                     video_id=f"v{index}",
                     frame_index=0,
                     image=f"{index}.jpg",
@@ -84,9 +85,10 @@ def main() -> None:
                 )
             )
         budget = 0 if args.no_cache else Params().cache_mb * 2**20
-        cache = decoded_crops([root / record.image for record in records], budget)
+        table = FaceTable.from_rows(records)
+        cache = decoded_crops(root, table.images, budget)
         dataset = FaceImages(
-            root, records, train_transform(config), args.size, 0, cache, BatchTransform(config, Params().robustness)
+            root, table, train_transform(config), args.size, 0, cache, BatchTransform(config, Params().robustness)
         )
         loader = _loader(
             dataset, TrainBatches(len(records), args.batch, 0, Rank()), args.workers, 0, torch.device("cpu")

@@ -38,6 +38,7 @@ from deepfake.components.evaluate_model.report import (
     write_report,
 )
 from deepfake.components.evaluate_model.sets import VideoScore, by_method, set_metrics, summary
+from deepfake.components.face_table import FaceTable
 from deepfake.components.manifests import (
     DATASET_SPLITS,
     EVALUATION_REPORT,
@@ -47,7 +48,6 @@ from deepfake.components.manifests import (
     LabelledFace,
     Split,
     read_faces,
-    read_jsonl,
     write_json,
 )
 
@@ -107,7 +107,7 @@ def run(params: Params, ctx: RunContext) -> None:
     log.info(
         "scoring %d faces of %d videos (%s split) with model %s; %s aggregation, threshold %g",
         len(rows),
-        len({row.video_id for row in rows}),
+        len(set(rows.video_ids())),
         params.split,
         config.version,
         aggregation,
@@ -200,18 +200,19 @@ def _other_sets(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {**document.get("robustness", {}), **document.get("extra_test", {})}
 
 
-def read_split(folder: Path, split: Split) -> list[LabelledFace]:
-    """The split's faces, refused before any scoring when they cannot give a ROC AUC."""
+def read_split(folder: Path, split: Split) -> FaceTable:
+    """The split's faces (held as columns: a DFDC test split is ~600 000 faces), refused before any scoring when
+    they cannot give a ROC AUC."""
     path = folder / f"{split}.jsonl"
-    rows = read_jsonl(path, LabelledFace)
-    if not rows:
+    rows = FaceTable.read(path)
+    if not len(rows):
         raise EvaluationError(
             f"split '{split}' is empty: {path.name} in input 'splits' holds no faces; evaluate another split (param"
             f" 'split') or re-run split-dataset with more videos"
         )
     videos = _video_labels(rows)
     video_counts = class_counts(list(videos.values()))
-    face_counts = class_counts([row.label for row in rows])
+    face_counts = class_counts(rows.labels.tolist())
     if min(video_counts.values()) == 0:
         raise EvaluationError(
             f"split '{split}' holds one class only (videos: REAL {video_counts[0]}, FAKE {video_counts[1]}; faces:"

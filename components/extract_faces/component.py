@@ -36,15 +36,16 @@ from deepfake.components.manifests import (
     FACE_DATASET,
     VIDEO_FOLDER,
     VIDEO_MANIFEST,
+    JsonlWriter,
     RejectedVideo,
     VideoRecord,
     read_jsonl,
     safe_relative_path,
     write_json,
-    write_jsonl,
 )
 
 log = logging.getLogger(__name__)
+REASONS_SHOWN = 3
 
 
 class Params(BaseModel):
@@ -76,8 +77,7 @@ def run(params: Params, ctx: RunContext) -> None:
     settings = ExtractionSettings(**params.model_dump(include=set(ExtractionSettings.model_fields)))
     for leftover in output.rglob(".*.tmp"):
         leftover.unlink()
-    results = {record.id: part for record in share if (part := _load_part(output, record.id)) is not None}
-    todo = [record for record in share if record.id not in results]
+    todo = [record for record in share if not part_path(output, record.id).is_file()]
     log.info(
         "host %s (%d of %d): %d videos in this share, %d already done, %d to extract",
         ctx.current_host,
@@ -88,11 +88,9 @@ def run(params: Params, ctx: RunContext) -> None:
         len(todo),
     )
     started = time.perf_counter()
-    for result in _extract_all(todo, videos_root, output, settings, params.workers or os.cpu_count() or 1):
-        results[result.video_id] = result
-    elapsed = time.perf_counter() - started
-    finished = [results[record.id] for record in share]
-    _write_dataset(output, finished, ctx, elapsed)
+    for _ in _extract_all(todo, videos_root, output, settings, params.workers or os.cpu_count() or 1):
+        pass  # each worker saved its video's part file
+    _write_dataset(output, share, ctx, time.perf_counter() - started)
 
 
 def shard(manifest: list[VideoRecord], videos_root: Path, ctx: RunContext, distribution: str) -> list[VideoRecord]:
@@ -167,37 +165,41 @@ def _work(record: VideoRecord, root: Path, output: Path, settings: ExtractionSet
     return result
 
 
-def _load_part(output: Path, video_id: str) -> VideoResult | None:
-    path = part_path(output, video_id)
-    return VideoResult.model_validate_json(path.read_text()) if path.is_file() else None
+def _load_part(output: Path, video_id: str) -> VideoResult:
+    return VideoResult.model_validate_json(part_path(output, video_id).read_text())
 
 
-def _write_dataset(output: Path, results: list[VideoResult], ctx: RunContext, elapsed: float) -> None:
+def _write_dataset(output: Path, share: list[VideoRecord], ctx: RunContext, elapsed: float) -> None:
+    """The host's manifests, streamed from the part files one video at a time in share order."""
     suffix = "" if ctx.num_hosts == 1 else f"-{ctx.current_host}"
-    faces = [face for result in results for face in result.faces]
-    rejected = [RejectedVideo(path=result.path, reason=result.rejected) for result in results if result.rejected]
-    write_jsonl(output / f"faces{suffix}.jsonl", faces)
-    write_jsonl(output / f"rejected{suffix}.jsonl", rejected)
-    sampled = sum(result.frames_sampled for result in results)
+    sampled, reasons = 0, list[str]()
+    with JsonlWriter(output / f"faces{suffix}.jsonl") as faces, JsonlWriter(output / f"rejected{suffix}.jsonl") as bad:
+        for record in share:
+            result = _load_part(output, record.id)
+            sampled += result.frames_sampled
+            for face in result.faces:
+                faces.row(face)
+            if result.rejected:
+                bad.row(RejectedVideo(path=result.path, reason=result.rejected))
+                if len(reasons) < REASONS_SHOWN:
+                    reasons.append(f"{result.path}: {result.rejected}")
     summary = {
         "host": ctx.current_host,
         "hosts": ctx.num_hosts,
-        "total": len(results),
-        "processed": len(results) - len(rejected),
-        "rejected": len(rejected),
-        "faces": len(faces),
+        "total": len(share),
+        "processed": len(share) - bad.count,
+        "rejected": bad.count,
+        "faces": faces.count,
         "frames_sampled": sampled,
-        "face_rate": round(len(faces) / sampled, 4) if sampled else 0.0,
+        "face_rate": round(faces.count / sampled, 4) if sampled else 0.0,
     }
     # Outputs are a function of the inputs only (the step cache hashes them); the time goes to the log and the run
     # record, never into summary.json.
     write_json(output / f"summary{suffix}.json", summary)
     log.info("faces: %s in %.2f s", summary, elapsed)
-    if results and not faces:
-        raise ValueError(
-            f"no face found in any of the {len(results)} videos of this share; first reasons: "
-            + "; ".join(f"{row.path}: {row.reason}" for row in rejected[:3])
-        )
+    if share and not faces.count:
+        first = "; ".join(reasons)
+        raise ValueError(f"no face found in any of the {len(share)} videos of this share; first reasons: {first}")
 
 
 COMPONENT = Component(

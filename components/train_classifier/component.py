@@ -6,6 +6,7 @@ SageMaker host (it relaunches itself under torchrun), plain fp32 in one process 
 """
 
 import hashlib
+import json
 import logging
 import os
 from collections.abc import Sequence
@@ -16,7 +17,8 @@ import numpy as np
 from deepfake.components import ArtifactType, Component, ComponentKind, InputSpec, OutputSpec, RunContext
 from deepfake.components.classifier.model import MODEL_ARTIFACT, ModelConfig, save_model
 from deepfake.components.classifier.scoring import video_probabilities
-from deepfake.components.manifests import DATASET_SPLITS, FACE_DATASET, LabelledFace, read_jsonl
+from deepfake.components.face_table import FaceTable
+from deepfake.components.manifests import DATASET_SPLITS, FACE_DATASET, LabelledFace
 from deepfake.components.train_classifier.calibration import THRESHOLD_RULE, choose_threshold, fit_temperature
 from deepfake.components.train_classifier.params import FakeSource, Params
 from deepfake.components.train_classifier.training import (
@@ -53,17 +55,18 @@ PRETRAINED_WEIGHTS = ArtifactType(
 )
 
 
-def run_fingerprint(
-    params: Params, train: Sequence[LabelledFace], validation: Sequence[LabelledFace], pretrained: Path | None
-) -> str:
-    """Names one training run: its params (but num_workers, which does not change the result), its split rows and
-    its starting weights. Crop bytes are not read; the pipeline's step cache already keys on input content.
+def run_fingerprint(params: Params, train: FaceTable, validation: FaceTable, pretrained: Path | None) -> str:
+    """Names one training run: its params (but num_workers, which does not change the result), its split rows (their
+    columns, hashed as stored) and its starting weights. Crop bytes are not read; the pipeline's step cache already
+    keys on input content.
     """
     digest = hashlib.sha256(params.model_dump_json(exclude={"num_workers"}).encode())
     for name, records in (("train", train), ("validation", validation)):
         digest.update(f"\n{name}\n".encode())
-        for record in records:
-            digest.update(record.model_dump_json().encode() + b"\n")
+        digest.update(json.dumps(records.videos).encode())
+        for column in records.columns.values():
+            digest.update(np.ascontiguousarray(column).tobytes())
+        digest.update(records.images.buffer)
     if pretrained is not None:
         digest.update(b"\npretrained\n")
         with pretrained.open("rb") as handle:
@@ -80,9 +83,9 @@ def run(params: Params, ctx: RunContext) -> None:
         relaunch(ENTRY_MODULE, ctx.hosts, ctx.host_index, processes)
         return
     faces, splits = ctx.inputs["faces"], ctx.inputs["splits"]
-    train = subsample(read_jsonl(splits / "train.jsonl", LabelledFace), params.max_train_faces, params.seed)
+    train = subsample(FaceTable.read(splits / "train.jsonl"), params.max_train_faces, params.seed)
     train = with_self_blends(train, params.fake_source)
-    validation = with_self_blends(read_jsonl(splits / "validation.jsonl", LabelledFace), params.fake_source)
+    validation = with_self_blends(FaceTable.read(splits / "validation.jsonl"), params.fake_source)
     check_split("train", train, faces)
     check_split("validation", validation, faces)
     pretrained = ctx.inputs["pretrained"] / PRETRAINED_FILE if "pretrained" in ctx.inputs else None
@@ -117,13 +120,13 @@ def run(params: Params, ctx: RunContext) -> None:
         leave_process_group()
 
 
-def calibration_faces(validation: Sequence[LabelledFace], fake_source: FakeSource) -> list[LabelledFace]:
+def calibration_faces(validation: FaceTable, fake_source: FakeSource) -> FaceTable:
     """What the threshold is fitted on: with `both`, the dataset's own validation videos when they hold both classes,
     since test and production videos are the dataset's kind, not self-blends; otherwise all of validation."""
-    own = [record for record in validation if not record.video_id.endswith(BLENDED)]
-    if fake_source == "both" and {record.label for record in own} == {0, 1}:
+    own = validation.take([index for index, video in enumerate(validation.video_ids()) if not video.endswith(BLENDED)])
+    if fake_source == "both" and set(own.labels.tolist()) == {0, 1}:
         return own
-    return list(validation)
+    return validation
 
 
 def calibrate(

@@ -16,9 +16,10 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,6 +39,7 @@ from tqdm import tqdm
 from deepfake.components.classifier.model import Aggregation, ModelConfig, build_network, load_pretrained
 from deepfake.components.classifier.scoring import eval_transform, load_face, video_probabilities
 from deepfake.components.contract import BASE_DIR_ENV, DEFAULT_BASE_DIR, TRAIN_COMMAND, ComponentKind, ContainerLayout
+from deepfake.components.face_table import FaceTable
 from deepfake.components.faces.blending import SelfBlend
 from deepfake.components.faces.boxes import FaceBox
 from deepfake.components.faces.crop import DEFAULT_MARGIN
@@ -72,8 +74,8 @@ Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 @dataclass(frozen=True)
 class TrainingData:
     root: Path
-    train: Sequence[LabelledFace]
-    validation: Sequence[LabelledFace]
+    train: FaceTable
+    validation: FaceTable
 
 
 @dataclass(frozen=True)
@@ -83,14 +85,14 @@ class FitResult:
     validation_logits: list[float]  # the kept network's, in the order of the validation records
 
 
-def check_split(name: str, records: Sequence[LabelledFace], faces: Path) -> None:
+def check_split(name: str, records: FaceTable, faces: Path) -> None:
     """Fail before any training on what would otherwise fail hours in, or give a meaningless model."""
-    if not records:
+    if not len(records):
         raise ValueError(
             f"the {name} split is empty ({name}.jsonl has no faces): re-run split-dataset with more videos or a larger "
             f"{name}_ratio"
         )
-    classes = {record.label for record in records}
+    classes = set(np.unique(records.labels).tolist())
     if len(classes) == 1:
         only = LABEL_NAMES[classes.pop()]
         why = (
@@ -103,8 +105,8 @@ def check_split(name: str, records: Sequence[LabelledFace], faces: Path) -> None
             f"FAKE videos (add videos of the missing class)"
         )
     labels: dict[str, set[int]] = defaultdict(set)
-    for record in records:
-        labels[record.video_id].add(record.label)
+    for video, label in np.unique(np.stack([records.columns["video"], records.labels]), axis=1).T.tolist():
+        labels[records.videos[video][0]].add(label)
     mixed = sorted(video for video, found in labels.items() if len(found) > 1)
     if mixed:
         raise ValueError(
@@ -112,13 +114,13 @@ def check_split(name: str, records: Sequence[LabelledFace], faces: Path) -> None
             f"rebuild faces.jsonl with extract-faces"
         )
     missing = []
-    for record in records:
+    for image in records.images:
         try:
-            path = safe_relative_path(faces, record.image)
+            path = safe_relative_path(faces, image)
         except ValueError as exc:
             raise ValueError(f"{name}.jsonl: {exc}") from exc
         if not path.is_file():
-            missing.append(record.image)
+            missing.append(image)
     if missing:
         raise FileNotFoundError(
             f"{len(missing)} of {len(records)} images in {name}.jsonl are missing from the faces input (first: "
@@ -126,12 +128,11 @@ def check_split(name: str, records: Sequence[LabelledFace], faces: Path) -> None
         )
 
 
-def subsample(records: Sequence[LabelledFace], limit: int | None, seed: int) -> list[LabelledFace]:
+def subsample(records: FaceTable, limit: int | None, seed: int) -> FaceTable:
     """A seeded subset in manifest order, for quick runs; the same seed always keeps the same faces."""
     if limit is None or len(records) <= limit:
-        return list(records)
-    keep = sorted(random.Random(seed).sample(range(len(records)), limit))
-    return [records[index] for index in keep]
+        return records
+    return records.take(sorted(random.Random(seed).sample(range(len(records)), limit)))
 
 
 def train_transform(config: ModelConfig) -> v2.Compose:
@@ -163,18 +164,14 @@ def sample_seed(seed: int, epoch: int, index: int) -> int:
 BLENDED = "#self-blended"  # the pseudo-video of a real video's self-blended fakes
 
 
-def with_self_blends(records: Sequence[LabelledFace], fake_source: FakeSource) -> list[LabelledFace]:
+def with_self_blends(records: FaceTable, fake_source: FakeSource) -> FaceTable:
     """The samples `fake_source` asks for: the dataset's faces, a self-blended fake of each real face (labelled
     FAKE, in a pseudo-video of its own so video-level scores keep it apart), or both."""
-    kept = [record for record in records if fake_source != "self_blended" or record.label == 0]
+    reals = records.take(np.flatnonzero(records.labels == 0))
+    kept = reals if fake_source == "self_blended" else records
     if fake_source == "dataset":
         return kept
-    blends = [
-        record.model_copy(update={"label": 1, "video_id": f"{record.video_id}{BLENDED}"})
-        for record in records
-        if record.label == 0
-    ]
-    return kept + blends
+    return kept.concat(reals.relabelled(1, BLENDED))
 
 
 def self_blend(pixels: np.ndarray, record: LabelledFace, rng: np.random.Generator) -> np.ndarray:
@@ -189,29 +186,37 @@ def self_blend(pixels: np.ndarray, record: LabelledFace, rng: np.random.Generato
 @dataclass(frozen=True)
 class DecodedCrops:
     pixels: np.ndarray  # (crops, height, width, 3) uint8
-    rows: dict[Path, int]
+    rows: dict[str, int]  # image path as the split names it → its row
 
-    def __getitem__(self, path: Path) -> np.ndarray:
-        return self.pixels[self.rows[path]].copy()  # a copy: nothing downstream may write into the cache
+    def __getitem__(self, image: str) -> np.ndarray:
+        return self.pixels[self.rows[image]].copy()  # a copy: nothing downstream may write into the cache
 
 
-def decoded_crops(paths: Sequence[Path], budget_bytes: int) -> DecodedCrops | None:
+def decoded_crops(root: Path, images: Iterable[str], budget_bytes: int) -> DecodedCrops | None:
     """Every distinct crop decoded once, in one array (forked loader workers share its pages), when they all have
-    one size and fit in `budget_bytes`; None otherwise, and each epoch decodes them again."""
-    unique = list(dict.fromkeys(paths))
-    if not unique or budget_bytes <= 0:
+    one size and fit in `budget_bytes`; None otherwise, and each epoch decodes them again. Gives up as soon as the
+    distinct crops outgrow the budget, so a split of millions of faces costs no more than one that fits."""
+    if budget_bytes <= 0:
         return None
-    first = np.asarray(load_face(unique[0]))
-    if first.nbytes * len(unique) > budget_bytes:
+    rows: dict[str, int] = {}
+    first: np.ndarray | None = None
+    for image in images:
+        if image in rows:
+            continue
+        if first is None:
+            first = np.asarray(load_face(safe_relative_path(root, image)))
+        rows[image] = len(rows)
+        if first.nbytes * len(rows) > budget_bytes:
+            return None
+    if first is None:
         return None
-    pixels = np.empty((len(unique), *first.shape), np.uint8)
-    pixels[0] = first
-    for row, path in enumerate(unique[1:], start=1):
-        crop = np.asarray(load_face(path))
+    pixels = np.empty((len(rows), *first.shape), np.uint8)
+    for image, row in rows.items():
+        crop = first if row == 0 else np.asarray(load_face(safe_relative_path(root, image)))
         if crop.shape != first.shape:
             return None
         pixels[row] = crop
-    return DecodedCrops(pixels, {path: row for row, path in enumerate(unique)})
+    return DecodedCrops(pixels, rows)
 
 
 class FaceImages(Dataset[tuple[torch.Tensor, torch.Tensor, int]]):
@@ -225,35 +230,34 @@ class FaceImages(Dataset[tuple[torch.Tensor, torch.Tensor, int]]):
     def __init__(
         self,
         root: Path,
-        records: Sequence[LabelledFace],
+        records: FaceTable,
         transform: v2.Compose,
         image_size: int,
         seed: int | None,
         cache: DecodedCrops | None = None,
         batch_transform: BatchTransform | None = None,
     ) -> None:
-        self.records = list(records)
-        self.paths = [safe_relative_path(root, record.image) for record in records]
-        self.targets = torch.tensor([float(record.label) for record in records])
+        self.root, self.records = root, records
+        self.targets = torch.from_numpy(records.labels.astype(np.float32))
         self.transform, self.seed = transform, seed
         self.draft_size = None if seed is None else image_size
         self.cache = cache
         self.batch_transform = batch_transform
 
     def __len__(self) -> int:
-        return len(self.paths)
+        return len(self.records)
 
     def _pixels(self, index: int, draft_size: int | None) -> np.ndarray:
+        image = self.records.images[index]
         if self.cache is not None:
-            return self.cache[self.paths[index]]
-        return np.array(load_face(self.paths[index], draft_size))  # writable, as torch wants
+            return self.cache[image]
+        return np.array(load_face(safe_relative_path(self.root, image), draft_size))  # writable, as torch wants
 
     def __getitem__(self, key: Key) -> tuple[torch.Tensor, torch.Tensor, int]:
         epoch, index = key
-        record = self.records[index]
-        if record.video_id.endswith(BLENDED):  # decoded in full: the keypoints are in the stored crop's pixels
+        if self.records.video_id(index).endswith(BLENDED):  # decoded in full: keypoints are in the crop's pixels
             rng = np.random.default_rng(sample_seed(self.seed or 0, epoch, index))
-            image = self_blend(self._pixels(index, None), record, rng)
+            image = self_blend(self._pixels(index, None), self.records[index], rng)
         else:
             image = self._pixels(index, self.draft_size)
         return self.transform(image), self.targets[index], index
@@ -601,10 +605,7 @@ def fit(
             f"the train split has {len(data.train)} faces, too few for one batch of 2 on each of {rank.world_size} "
             "processes: add faces"
         )
-    cache = decoded_crops(
-        [safe_relative_path(data.root, record.image) for record in [*data.train, *data.validation]],
-        params.cache_mb * 2**20,
-    )
+    cache = decoded_crops(data.root, chain(data.train.images, data.validation.images), params.cache_mb * 2**20)
     train_set = FaceImages(
         data.root,
         data.train,
@@ -622,7 +623,7 @@ def fit(
         params.seed,
         device,
     )
-    positives = sum(record.label for record in data.train)
+    positives = int(data.train.labels.sum())
     pos_weight = torch.tensor([(len(data.train) - positives) / positives], device=device)
     optimizer = torch.optim.AdamW(network.parameters(), lr=params.learning_rate, weight_decay=params.weight_decay)
     steps = len(batches)
@@ -744,7 +745,7 @@ def fit(
         "val_auc_level": AUC_LEVEL,
         "train_faces": len(data.train),
         "validation_faces": len(data.validation),
-        "validation_videos": len({record.video_id for record in data.validation}),
+        "validation_videos": len(set(data.validation.video_ids())),
     }
     return FitResult(network.eval(), summary, progress.best_val_logits)
 
@@ -813,7 +814,7 @@ def _train_epoch(
 def _validate(
     network: nn.Module,
     loader: DataLoader,
-    records: Sequence[LabelledFace],
+    records: FaceTable,
     pos_weight: torch.Tensor,
     precision: Precision,
     device: torch.device,
@@ -839,7 +840,7 @@ def _validate(
     scored = sorted(pair for _, share, values in shares for pair in zip(share, values, strict=True))
     ordered = [logit for _, logit in scored]
     probabilities = torch.sigmoid(torch.tensor(ordered, dtype=torch.float64)).tolist()
-    labels = [record.label for record in records]
+    labels = records.labels.tolist()
     return Scores(
         loss=sum(share[0] for share in shares) / len(records),
         auc=video_auc(records, probabilities, config.aggregation),

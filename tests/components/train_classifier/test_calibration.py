@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from deepfake.components.classifier.model import ModelConfig
+from deepfake.components.face_table import FaceTable
 from deepfake.components.manifests import LabelledFace
 from deepfake.components.train_classifier.calibration import choose_threshold, fit_temperature
 from deepfake.components.train_classifier.component import calibrate, calibration_faces
@@ -79,8 +80,8 @@ def test_a_given_threshold_is_kept_and_the_temperature_still_fitted() -> None:
 
 def test_with_both_sources_the_threshold_is_fitted_on_the_datasets_own_videos() -> None:
     rows = videos(4)
-    both = with_self_blends(rows, "both")
-    assert calibration_faces(both, "both") == rows == both[:4]
-    assert calibration_faces(both, "self_blended") == both
-    reals = [row for row in rows if row.label == 0]
-    assert calibration_faces(with_self_blends(reals, "both"), "both") == with_self_blends(reals, "both")
+    both = with_self_blends(FaceTable.from_rows(rows), "both")
+    assert list(calibration_faces(both, "both")) == rows == list(both[:4])
+    assert list(calibration_faces(both, "self_blended")) == list(both)
+    reals = FaceTable.from_rows(row for row in rows if row.label == 0)
+    assert list(calibration_faces(with_self_blends(reals, "both"), "both")) == list(with_self_blends(reals, "both"))

@@ -19,6 +19,7 @@ from PIL import Image
 from deepfake.components.classifier.model import CONFIG_FILE, WEIGHTS_FILE, ModelConfig, build_network, load_model
 from deepfake.components.classifier.scoring import eval_transform, predict_probabilities
 from deepfake.components.context import RunContext
+from deepfake.components.face_table import FaceTable
 from deepfake.components.manifests import FaceRecord, LabelledFace, read_jsonl, write_jsonl
 from deepfake.components.runtime import main
 from deepfake.components.train_classifier import training
@@ -342,15 +343,15 @@ def test_the_warm_up_is_capped_below_epochs_so_any_accepted_epochs_decays_the_ra
 
 
 def test_the_fingerprint_ignores_num_workers_but_not_params_data_or_starting_weights(tmp_path: Path) -> None:
-    rows = [
-        FaceRecord(video_id="v", frame_index=0, image="faces/v/0.jpg", box=(0, 0, 1, 1), score=1, label=0, group="v")
-    ]
+    face = LabelledFace(video_id="v", frame_index=0, image="v/0.jpg", box=(0, 0, 1, 1), score=1, label=0, group="")
+    rows = FaceTable.from_rows([face])
     weights_file = tmp_path / "weights.pt"
     weights_file.write_bytes(b"weights")
     base = run_fingerprint(Params(), rows, rows, None)
-    assert run_fingerprint(Params(num_workers=3), rows, rows, None) == base
+    assert run_fingerprint(Params(num_workers=3), rows, FaceTable.from_rows([face]), None) == base
     assert run_fingerprint(Params(seed=1), rows, rows, None) != base
-    assert run_fingerprint(Params(), rows, [], None) != base
+    assert run_fingerprint(Params(), rows, FaceTable.from_rows([]), None) != base
+    assert run_fingerprint(Params(), rows, FaceTable.from_rows([face.model_copy(update={"track": 1})]), None) != base
     assert run_fingerprint(Params(), rows, rows, weights_file) != base
 
 
@@ -419,7 +420,7 @@ def test_batches_split_an_epoch_evenly_across_ranks_and_reshuffle_each_epoch() -
 
 
 def test_augmentations_depend_only_on_seed_epoch_and_faces_not_on_loader_workers(dataset: Path) -> None:
-    records = read_jsonl(dataset / "splits" / "train.jsonl", FaceRecord)
+    records = FaceTable.read(dataset / "splits" / "train.jsonl")
     config = ModelConfig(architecture="resnet18", image_size=FACE_SIZE, version="test")
     images = FaceImages(
         dataset / "faces", records, train_transform(config), FACE_SIZE, 0, None, training.BatchTransform(config, 0.5)
@@ -438,12 +439,12 @@ def test_augmentations_depend_only_on_seed_epoch_and_faces_not_on_loader_workers
 
 
 def test_crops_decoded_once_give_the_same_faces_as_decoding_each_time(dataset: Path) -> None:
-    records = read_jsonl(dataset / "splits" / "train.jsonl", FaceRecord)
-    paths = [dataset / "faces" / record.image for record in records]
+    records = FaceTable.read(dataset / "splits" / "train.jsonl")
+    root, paths = dataset / "faces", list(records.images)
     crop_bytes = FACE_SIZE * FACE_SIZE * 3
-    assert training.decoded_crops(paths, crop_bytes * len(paths) - 1) is None, "over the budget: not kept"
-    assert training.decoded_crops(paths, 0) is None
-    cache = training.decoded_crops(paths + paths[:3], crop_bytes * len(paths))
+    assert training.decoded_crops(root, paths, crop_bytes * len(paths) - 1) is None, "over the budget: not kept"
+    assert training.decoded_crops(root, paths, 0) is None
+    cache = training.decoded_crops(root, paths + paths[:3], crop_bytes * len(paths))
     assert cache is not None and cache.pixels.shape == (len(paths), FACE_SIZE, FACE_SIZE, 3), "each crop once"
     config = ModelConfig(architecture="resnet18", image_size=FACE_SIZE, version="test")
     for transform, seed in ((train_transform(config), 0), (eval_transform(config), None)):
@@ -458,8 +459,9 @@ def test_crops_decoded_once_give_the_same_faces_as_decoding_each_time(dataset: P
 def test_crops_of_different_sizes_are_decoded_each_time(dataset: Path, tmp_path: Path) -> None:
     small = tmp_path / "small.jpg"
     Image.new("RGB", (FACE_SIZE // 2, FACE_SIZE // 2), (90, 90, 90)).save(small)
-    records = read_jsonl(dataset / "splits" / "train.jsonl", FaceRecord)
-    assert training.decoded_crops([dataset / "faces" / records[0].image, small], 2**30) is None
+    records = FaceTable.read(dataset / "splits" / "train.jsonl")
+    shutil.copy(dataset / "faces" / records.images[0], tmp_path / "large.jpg")
+    assert training.decoded_crops(tmp_path, ["large.jpg", "small.jpg"], 2**30) is None
 
 
 @pytest.mark.slow
@@ -497,7 +499,7 @@ def test_self_blended_fakes_need_no_fake_input_and_are_fresh_each_epoch_but_fixe
     for split in ("train", "validation", "test"):
         rows = read_jsonl(reals / "splits" / f"{split}.jsonl", LabelledFace)
         write_jsonl(reals / "splits" / f"{split}.jsonl", [row for row in rows if row.label == 0])
-    samples = training.with_self_blends(read_jsonl(reals / "splits" / "train.jsonl", LabelledFace), "self_blended")
+    samples = training.with_self_blends(FaceTable.read(reals / "splits" / "train.jsonl"), "self_blended")
     assert [row.label for row in samples] == [0] * 16 + [1] * 16
     assert samples[16].image == samples[0].image and samples[16].video_id == f"{samples[0].video_id}{training.BLENDED}"
     config = ModelConfig(architecture="resnet18", image_size=FACE_SIZE, version="v")
