@@ -85,7 +85,7 @@ def main() -> None:
                 )
             )
         budget = 0 if args.no_cache else Params().cache_mb * 2**20
-        table = FaceTable.from_rows(records)
+        table = FaceTable.from_rows(records, LabelledFace)
         cache = decoded_crops(root, table.images, budget)
         dataset = FaceImages(
             root, table, train_transform(config), args.size, 0, cache, BatchTransform(config, Params().robustness)

@@ -5,31 +5,36 @@ when it is looked at (its keypoints to float32 precision: hundred-thousandths of
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import overload
+from typing import Generic, TypeVar, cast, overload
 
 import numpy as np
 
-from deepfake.components.manifests import Label, LabelledFace, Split, iter_jsonl
+from deepfake.components.manifests import FaceRecord, Label, LabelledFace, Split, face_files, iter_jsonl
 
 POINTS = 6  # BlazeFace's keypoints
+UNLABELED = -1  # the label column's value for a video without a label (a FaceDataset to score)
+Face = TypeVar("Face", bound=FaceRecord)
 
 
-class FaceTable(Sequence[LabelledFace]):
+class FaceTable(Sequence[Face], Generic[Face]):
     """Per face: its video (a code), label, frame, track, box, score, image path and both keypoint sets; per video:
-    the fields every face of a video shares (group, source split, method, perturbation)."""
+    the fields every face of a video shares (group, source split, method, perturbation). `model` is what a face is
+    rebuilt as: LabelledFace for a split, FaceRecord for a FaceDataset, whose videos may carry no label."""
 
     def __init__(
         self,
+        model: type[Face],
         videos: Sequence[tuple[str, str, Split | None, str | None, str | None]],
         columns: dict[str, np.ndarray],
         images: "Images",
     ) -> None:
+        self.model = model
         self.videos = list(videos)  # (video_id, group, source_split, method, perturbation)
         self.columns = columns
         self.images = images
 
     @classmethod
-    def from_rows(cls, rows: Iterable[LabelledFace]) -> "FaceTable":
+    def from_rows(cls, rows: Iterable[Face], model: type[Face]) -> "FaceTable[Face]":
         codes: dict[tuple[str, str, Split | None, str | None, str | None], int] = {}
         video, label, frame, track = array("i"), array("b"), array("i"), array("i")
         box, score, counts, points = array("i"), array("d"), array("b"), array("f")
@@ -37,7 +42,7 @@ class FaceTable(Sequence[LabelledFace]):
         for row in rows:
             key = (row.video_id, row.group, row.source_split, row.method, row.perturbation)
             video.append(codes.setdefault(key, len(codes)))
-            label.append(row.label)
+            label.append(UNLABELED if row.label is None else row.label)
             frame.append(row.frame_index)
             track.append(row.track)
             box.extend(row.box)
@@ -63,23 +68,34 @@ class FaceTable(Sequence[LabelledFace]):
             "points": np.frombuffer(counts, np.int8).reshape(size, 2),
             "keypoints": np.frombuffer(points, np.float32).reshape(size, 2, POINTS, 2),
         }
-        return cls(sorted(codes, key=codes.__getitem__), columns, images)
+        return cls(model, sorted(codes, key=codes.__getitem__), columns, images)
 
     @classmethod
-    def read(cls, path: Path) -> "FaceTable":
+    def read(cls, path: Path) -> "FaceTable[LabelledFace]":
         """A split file, validated row by row as it is read (never held as rows)."""
-        return cls.from_rows(iter_jsonl(path, LabelledFace))
+        return FaceTable.from_rows(iter_jsonl(path, LabelledFace), LabelledFace)
+
+    @classmethod
+    def read_dataset(cls, folder: Path) -> "FaceTable[FaceRecord]":
+        """Every host's faces of a FaceDataset, sorted by (video, frame, track) as `read_faces` sorts them."""
+        rows = (row for path in face_files(folder) for row in iter_jsonl(path, FaceRecord))
+        table = FaceTable.from_rows(rows, FaceRecord)
+        names = np.array([video[0] for video in table.videos], dtype=object)
+        rank = np.empty(len(names), np.int64)
+        rank[np.argsort(names, kind="stable")] = np.arange(len(names))
+        videos = rank[table.columns["video"]]
+        return table.take(np.lexsort((table.columns["track"], table.columns["frame_index"], videos)))
 
     def __len__(self) -> int:
         return len(self.columns["video"])
 
     @overload
-    def __getitem__(self, index: int) -> LabelledFace: ...
+    def __getitem__(self, index: int) -> Face: ...
 
     @overload
-    def __getitem__(self, index: slice) -> "FaceTable": ...
+    def __getitem__(self, index: slice) -> "FaceTable[Face]": ...
 
-    def __getitem__(self, index: int | slice) -> "LabelledFace | FaceTable":
+    def __getitem__(self, index: int | slice) -> "Face | FaceTable[Face]":
         if isinstance(index, slice):
             return self.take(range(len(self))[index])
         columns = self.columns
@@ -87,8 +103,9 @@ class FaceTable(Sequence[LabelledFace]):
         points = columns["points"][index]
         keypoints = columns["keypoints"][index].astype(float)
         left, top, width, height = columns["box"][index].tolist()
-        label: Label = 1 if columns["label"][index] else 0
-        return LabelledFace.model_construct(
+        code = int(columns["label"][index])
+        label: Label | None = None if code == UNLABELED else 1 if code else 0
+        face = self.model.model_construct(
             video_id=video_id,
             frame_index=int(columns["frame_index"][index]),
             image=self.images[index],
@@ -103,8 +120,9 @@ class FaceTable(Sequence[LabelledFace]):
             keypoints=tuple(tuple(point) for point in keypoints[0][: points[0]].tolist()),
             crop_keypoints=tuple(tuple(point) for point in keypoints[1][: points[1]].tolist()),
         )
+        return cast(Face, face)  # mypy types it as the bound, FaceRecord
 
-    def __iter__(self) -> Iterator[LabelledFace]:
+    def __iter__(self) -> Iterator[Face]:
         return (self[index] for index in range(len(self)))
 
     @property
@@ -119,27 +137,28 @@ class FaceTable(Sequence[LabelledFace]):
         names = [video[0] for video in self.videos]
         return [names[code] for code in self.columns["video"].tolist()]
 
-    def take(self, indices: Sequence[int] | np.ndarray) -> "FaceTable":
+    def take(self, indices: Sequence[int] | np.ndarray) -> "FaceTable[Face]":
         chosen = np.asarray(indices, dtype=np.int64)
         images = Images()
         for index in chosen.tolist():
             images.append(self.images[index])
-        return FaceTable(self.videos, {name: column[chosen] for name, column in self.columns.items()}, images)
+        columns = {name: column[chosen] for name, column in self.columns.items()}
+        return FaceTable(self.model, self.videos, columns, images)
 
-    def relabelled(self, label: Label, suffix: str) -> "FaceTable":
+    def relabelled(self, label: Label, suffix: str) -> "FaceTable[Face]":
         """The same faces as other videos: each video's id gains `suffix`, every face gets `label`."""
         videos = [(f"{video_id}{suffix}", *shared) for video_id, *shared in self.videos]
         columns = {**self.columns, "label": np.full(len(self), label, np.int8)}
-        return FaceTable(videos, columns, self.images)  # type: ignore[arg-type]
+        return FaceTable(self.model, videos, columns, self.images)  # type: ignore[arg-type]
 
-    def concat(self, other: "FaceTable") -> "FaceTable":
+    def concat(self, other: "FaceTable[Face]") -> "FaceTable[Face]":
         images = Images()
         for table in (self, other):
             for index in range(len(table)):
                 images.append(table.images[index])
         columns = {name: np.concatenate([column, other.columns[name]]) for name, column in self.columns.items()}
         columns["video"] = np.concatenate([self.columns["video"], other.columns["video"] + len(self.videos)])
-        return FaceTable([*self.videos, *other.videos], columns, images)
+        return FaceTable(self.model, [*self.videos, *other.videos], columns, images)
 
 
 class Images(Sequence[str]):
@@ -168,3 +187,7 @@ class Images(Sequence[str]):
         index = range(len(self))[index]
         start = self.ends[index - 1] if index > 0 else 0
         return self.buffer[start : self.ends[index]].decode()
+
+
+SplitFaces = FaceTable[LabelledFace]
+"""A split's faces: every one labelled."""

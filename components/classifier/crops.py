@@ -15,7 +15,7 @@ from torchvision.transforms import v2
 
 from deepfake.components.classifier.model import ModelConfig, load_model
 from deepfake.components.classifier.scoring import eval_transform, load_face, predict_probabilities
-from deepfake.components.manifests import FaceRecord, safe_relative_path
+from deepfake.components.manifests import safe_relative_path
 
 log = logging.getLogger(__name__)
 PROGRESS_STEPS = 10
@@ -36,13 +36,13 @@ def open_model(folder: Path) -> tuple[nn.Module, ModelConfig]:
         ) from exc
 
 
-def locate_crops(root: Path, faces: Sequence[FaceRecord], listed_in: str) -> list[Path]:
+def locate_crops(root: Path, images: Sequence[str], listed_in: str) -> list[Path]:
     """Every crop, checked before the model loads, so a mismatched FaceDataset fails in seconds, not mid-run."""
-    paths = [safe_relative_path(root, face.image) for face in faces]
-    missing = [face.image for face, path in zip(faces, paths, strict=True) if not path.is_file()]
+    paths = [safe_relative_path(root, image) for image in images]
+    missing = [image for image, path in zip(images, paths, strict=True) if not path.is_file()]
     if missing:
         raise ScoringInputError(
-            f"{len(missing)} of {len(faces)} face images named in {listed_in} are missing from input 'faces' (first:"
+            f"{len(missing)} of {len(images)} face images named in {listed_in} are missing from input 'faces' (first:"
             f" {missing[0]}): pass the FaceDataset {listed_in} was made from"
         )
     return paths

@@ -38,7 +38,7 @@ from deepfake.components.evaluate_model.report import (
     write_report,
 )
 from deepfake.components.evaluate_model.sets import VideoScore, by_method, set_metrics, summary
-from deepfake.components.face_table import FaceTable
+from deepfake.components.face_table import UNLABELED, FaceTable, SplitFaces
 from deepfake.components.manifests import (
     DATASET_SPLITS,
     EVALUATION_REPORT,
@@ -47,7 +47,6 @@ from deepfake.components.manifests import (
     Label,
     LabelledFace,
     Split,
-    read_faces,
     write_json,
 )
 
@@ -99,8 +98,8 @@ class Params(BaseModel):
 def run(params: Params, ctx: RunContext) -> None:
     rows = read_split(ctx.inputs["splits"], params.split)
     sets = {name: labelled(ctx.inputs[name], name) for name in ("perturbed", "extra_test") if name in ctx.inputs}
-    paths = locate_crops(ctx.inputs["faces"], rows, f"{params.split}.jsonl")
-    other_paths = {name: locate_crops(ctx.inputs[name], found, name) for name, found in sets.items()}
+    paths = locate_crops(ctx.inputs["faces"], rows.images, f"{params.split}.jsonl")
+    other_paths = {name: locate_crops(ctx.inputs[name], found.images, name) for name, found in sets.items()}
     network, config = open_model(ctx.inputs["model"])
     aggregation = params.aggregation or config.aggregation
     threshold = config.threshold if params.threshold is None else params.threshold
@@ -145,23 +144,23 @@ def run(params: Params, ctx: RunContext) -> None:
     )
 
 
-def labelled(folder: Path, name: str) -> list[LabelledFace]:
+def labelled(folder: Path, name: str) -> SplitFaces:
     """A FaceDataset input scored beside the split: every face must carry its video's label."""
-    rows = read_faces(folder)
-    unlabeled = sorted({row.video_id for row in rows if row.label is None})
+    rows = FaceTable.read_dataset(folder)
+    unlabeled = sorted({rows.video_id(index) for index in np.flatnonzero(rows.labels == UNLABELED).tolist()})
     if unlabeled:
         raise EvaluationError(
             f"input '{name}' holds {len(unlabeled)} unlabeled video(s) (first: {unlabeled[0]}): a test set needs"
             f" labels; score unlabeled videos with the batch-scoring pipeline"
         )
-    if not rows:
+    if not len(rows):
         raise EvaluationError(f"input '{name}' holds no faces: extract-faces found none in its videos")
-    if name == "perturbed" and (original := next((row for row in rows if row.perturbation is None), None)):
+    if name == "perturbed" and (original := next((video for video in rows.videos if video[4] is None), None)):
         raise EvaluationError(
-            f"input 'perturbed' holds faces of an original video ({original.video_id}, no perturbation): pass"
+            f"input 'perturbed' holds faces of an original video ({original[0]}, no perturbation): pass"
             f" extract-faces' output on perturb-videos' manifest"
         )
-    return [LabelledFace.model_validate(row.model_dump()) for row in rows]
+    return FaceTable(LabelledFace, rows.videos, rows.columns, rows.images)
 
 
 def robustness(
@@ -200,7 +199,7 @@ def _other_sets(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {**document.get("robustness", {}), **document.get("extra_test", {})}
 
 
-def read_split(folder: Path, split: Split) -> FaceTable:
+def read_split(folder: Path, split: Split) -> SplitFaces:
     """The split's faces (held as columns: a DFDC test split is ~600 000 faces), refused before any scoring when
     they cannot give a ROC AUC."""
     path = folder / f"{split}.jsonl"

@@ -19,13 +19,13 @@ from deepfake.components.artifacts import JSON_REPORT
 from deepfake.components.classifier.crops import locate_crops, open_model, score_crops
 from deepfake.components.classifier.model import MODEL_ARTIFACT, Aggregation, ModelConfig
 from deepfake.components.classifier.scoring import face_score, score_people, verdict_label
+from deepfake.components.face_table import FaceTable
 from deepfake.components.manifests import (
     FACE_DATASET,
     VIDEO_MANIFEST,
     FaceRecord,
     RejectedVideo,
     VideoRecord,
-    read_faces,
     read_jsonl,
 )
 from deepfake.components.score_videos.report import SUMMARY_FILE, summary_document, write_summary
@@ -60,9 +60,9 @@ def run(params: Params, ctx: RunContext) -> None:
     manifest, faces_dir = ctx.inputs["manifest"], ctx.inputs["faces"]
     videos = read_jsonl(manifest / "videos.jsonl", VideoRecord)
     not_ingested = read_jsonl(manifest / "rejected.jsonl", RejectedVideo)
-    faces = read_faces(faces_dir)
+    faces = FaceTable.read_dataset(faces_dir)
     check_faces_belong(videos, faces)
-    paths = locate_crops(faces_dir, faces, "faces.jsonl")
+    paths = locate_crops(faces_dir, faces.images, "faces.jsonl")
     network, config = open_model(ctx.inputs["model"])
     if paths:
         check_face_size(paths[0], config)
@@ -87,9 +87,9 @@ def run(params: Params, ctx: RunContext) -> None:
     log.info("verdicts: %s; %d file(s) not ingested", document["counts"], len(not_ingested))
 
 
-def check_faces_belong(videos: Sequence[VideoRecord], faces: Sequence[FaceRecord]) -> None:
+def check_faces_belong(videos: Sequence[VideoRecord], faces: FaceTable[FaceRecord]) -> None:
     """Faces of videos the manifest does not list mean the two inputs come from different runs."""
-    unknown = sorted({face.video_id for face in faces} - {video.id for video in videos})
+    unknown = sorted(set(faces.video_ids()) - {video.id for video in videos})
     if unknown:
         raise ScoringError(
             f"input 'faces' holds faces of {len(unknown)} video(s) that input 'manifest' does not list (first:"

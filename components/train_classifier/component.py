@@ -17,7 +17,7 @@ import numpy as np
 from deepfake.components import ArtifactType, Component, ComponentKind, InputSpec, OutputSpec, RunContext
 from deepfake.components.classifier.model import MODEL_ARTIFACT, ModelConfig, save_model
 from deepfake.components.classifier.scoring import video_probabilities
-from deepfake.components.face_table import FaceTable
+from deepfake.components.face_table import FaceTable, SplitFaces
 from deepfake.components.manifests import DATASET_SPLITS, FACE_DATASET, LabelledFace
 from deepfake.components.train_classifier.calibration import THRESHOLD_RULE, choose_threshold, fit_temperature
 from deepfake.components.train_classifier.params import FakeSource, Params
@@ -55,7 +55,7 @@ PRETRAINED_WEIGHTS = ArtifactType(
 )
 
 
-def run_fingerprint(params: Params, train: FaceTable, validation: FaceTable, pretrained: Path | None) -> str:
+def run_fingerprint(params: Params, train: SplitFaces, validation: SplitFaces, pretrained: Path | None) -> str:
     """Names one training run: its params (but num_workers, which does not change the result), its split rows (their
     columns, hashed as stored) and its starting weights. Crop bytes are not read; the pipeline's step cache already
     keys on input content.
@@ -120,7 +120,7 @@ def run(params: Params, ctx: RunContext) -> None:
         leave_process_group()
 
 
-def calibration_faces(validation: FaceTable, fake_source: FakeSource) -> FaceTable:
+def calibration_faces(validation: SplitFaces, fake_source: FakeSource) -> SplitFaces:
     """What the threshold is fitted on: with `both`, the dataset's own validation videos when they hold both classes,
     since test and production videos are the dataset's kind, not self-blends; otherwise all of validation."""
     own = validation.take([index for index, video in enumerate(validation.video_ids()) if not video.endswith(BLENDED)])

@@ -39,7 +39,7 @@ from tqdm import tqdm
 from deepfake.components.classifier.model import Aggregation, ModelConfig, build_network, load_pretrained
 from deepfake.components.classifier.scoring import eval_transform, load_face, video_probabilities
 from deepfake.components.contract import BASE_DIR_ENV, DEFAULT_BASE_DIR, TRAIN_COMMAND, ComponentKind, ContainerLayout
-from deepfake.components.face_table import FaceTable
+from deepfake.components.face_table import SplitFaces
 from deepfake.components.faces.blending import SelfBlend
 from deepfake.components.faces.boxes import FaceBox
 from deepfake.components.faces.crop import DEFAULT_MARGIN
@@ -74,8 +74,8 @@ Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 @dataclass(frozen=True)
 class TrainingData:
     root: Path
-    train: FaceTable
-    validation: FaceTable
+    train: SplitFaces
+    validation: SplitFaces
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class FitResult:
     validation_logits: list[float]  # the kept network's, in the order of the validation records
 
 
-def check_split(name: str, records: FaceTable, faces: Path) -> None:
+def check_split(name: str, records: SplitFaces, faces: Path) -> None:
     """Fail before any training on what would otherwise fail hours in, or give a meaningless model."""
     if not len(records):
         raise ValueError(
@@ -128,7 +128,7 @@ def check_split(name: str, records: FaceTable, faces: Path) -> None:
         )
 
 
-def subsample(records: FaceTable, limit: int | None, seed: int) -> FaceTable:
+def subsample(records: SplitFaces, limit: int | None, seed: int) -> SplitFaces:
     """A seeded subset in manifest order, for quick runs; the same seed always keeps the same faces."""
     if limit is None or len(records) <= limit:
         return records
@@ -164,7 +164,7 @@ def sample_seed(seed: int, epoch: int, index: int) -> int:
 BLENDED = "#self-blended"  # the pseudo-video of a real video's self-blended fakes
 
 
-def with_self_blends(records: FaceTable, fake_source: FakeSource) -> FaceTable:
+def with_self_blends(records: SplitFaces, fake_source: FakeSource) -> SplitFaces:
     """The samples `fake_source` asks for: the dataset's faces, a self-blended fake of each real face (labelled
     FAKE, in a pseudo-video of its own so video-level scores keep it apart), or both."""
     reals = records.take(np.flatnonzero(records.labels == 0))
@@ -230,7 +230,7 @@ class FaceImages(Dataset[tuple[torch.Tensor, torch.Tensor, int]]):
     def __init__(
         self,
         root: Path,
-        records: FaceTable,
+        records: SplitFaces,
         transform: v2.Compose,
         image_size: int,
         seed: int | None,
@@ -814,7 +814,7 @@ def _train_epoch(
 def _validate(
     network: nn.Module,
     loader: DataLoader,
-    records: FaceTable,
+    records: SplitFaces,
     pos_weight: torch.Tensor,
     precision: Precision,
     device: torch.device,

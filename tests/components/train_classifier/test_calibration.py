@@ -80,8 +80,8 @@ def test_a_given_threshold_is_kept_and_the_temperature_still_fitted() -> None:
 
 def test_with_both_sources_the_threshold_is_fitted_on_the_datasets_own_videos() -> None:
     rows = videos(4)
-    both = with_self_blends(FaceTable.from_rows(rows), "both")
+    both = with_self_blends(FaceTable.from_rows(rows, LabelledFace), "both")
     assert list(calibration_faces(both, "both")) == rows == list(both[:4])
     assert list(calibration_faces(both, "self_blended")) == list(both)
-    reals = FaceTable.from_rows(row for row in rows if row.label == 0)
+    reals = FaceTable.from_rows((row for row in rows if row.label == 0), LabelledFace)
     assert list(calibration_faces(with_self_blends(reals, "both"), "both")) == list(with_self_blends(reals, "both"))

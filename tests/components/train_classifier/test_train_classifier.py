@@ -344,14 +344,15 @@ def test_the_warm_up_is_capped_below_epochs_so_any_accepted_epochs_decays_the_ra
 
 def test_the_fingerprint_ignores_num_workers_but_not_params_data_or_starting_weights(tmp_path: Path) -> None:
     face = LabelledFace(video_id="v", frame_index=0, image="v/0.jpg", box=(0, 0, 1, 1), score=1, label=0, group="")
-    rows = FaceTable.from_rows([face])
+    rows = FaceTable.from_rows([face], LabelledFace)
     weights_file = tmp_path / "weights.pt"
     weights_file.write_bytes(b"weights")
     base = run_fingerprint(Params(), rows, rows, None)
-    assert run_fingerprint(Params(num_workers=3), rows, FaceTable.from_rows([face]), None) == base
+    assert run_fingerprint(Params(num_workers=3), rows, FaceTable.from_rows([face], LabelledFace), None) == base
     assert run_fingerprint(Params(seed=1), rows, rows, None) != base
-    assert run_fingerprint(Params(), rows, FaceTable.from_rows([]), None) != base
-    assert run_fingerprint(Params(), rows, FaceTable.from_rows([face.model_copy(update={"track": 1})]), None) != base
+    assert run_fingerprint(Params(), rows, FaceTable.from_rows([], LabelledFace), None) != base
+    moved = FaceTable.from_rows([face.model_copy(update={"track": 1})], LabelledFace)
+    assert run_fingerprint(Params(), rows, moved, None) != base
     assert run_fingerprint(Params(), rows, rows, weights_file) != base
 
 
