@@ -77,7 +77,7 @@ class FaceTable(Sequence[Face], Generic[Face]):
 
     @classmethod
     def read_dataset(cls, folder: Path) -> "FaceTable[FaceRecord]":
-        """Every host's faces of a FaceDataset, sorted by (video, frame, track) as `read_faces` sorts them."""
+        """Every host's faces of a FaceDataset, sorted by (video, frame, track)."""
         rows = (row for path in face_files(folder) for row in iter_jsonl(path, FaceRecord))
         table = FaceTable.from_rows(rows, FaceRecord)
         names = np.array([video[0] for video in table.videos], dtype=object)

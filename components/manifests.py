@@ -110,12 +110,6 @@ def face_files(folder: Path) -> list[Path]:
     return sorted(folder.glob("faces*.jsonl"))
 
 
-def read_faces(folder: Path) -> list[FaceRecord]:
-    """Every face of a FaceDataset, whether one host wrote it or several (one file a host)."""
-    rows = [row for path in face_files(folder) for row in read_jsonl(path, FaceRecord)]
-    return sorted(rows, key=lambda row: (row.video_id, row.frame_index, row.track))
-
-
 def safe_relative_path(root: Path, relative: str) -> Path:
     """`root / relative`, refusing absolute paths, `..` and symlinks that lead outside `root`."""
     candidate = PurePosixPath(relative.replace("\\", "/"))

@@ -289,7 +289,7 @@ def _video_labels(rows: Sequence[LabelledFace]) -> dict[str, Label]:
 
 COMPONENT = Component(
     name="evaluate-model",
-    version="1.3.0",
+    version="1.3.1",
     kind=ComponentKind.PROCESSING,
     image="deepfake/evaluate-model",
     description=__doc__.splitlines()[0],

@@ -204,7 +204,7 @@ def _write_dataset(output: Path, share: list[VideoRecord], ctx: RunContext, elap
 
 COMPONENT = Component(
     name="extract-faces",
-    version="2.2.0",
+    version="2.2.1",
     kind=ComponentKind.PROCESSING,
     image="deepfake/extract-faces",
     description=__doc__.split("\n")[0],

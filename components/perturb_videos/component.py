@@ -30,6 +30,7 @@ from deepfake.components.manifests import (
     RejectedVideo,
     Split,
     VideoRecord,
+    iter_jsonl,
     read_jsonl,
     safe_relative_path,
     write_json,
@@ -87,7 +88,7 @@ class Job:
 def run(params: Params, ctx: RunContext) -> None:
     records = read_jsonl(ctx.inputs["manifest"] / "videos.jsonl", VideoRecord)
     if "splits" in ctx.inputs:
-        chosen = {row.video_id for row in read_jsonl(ctx.inputs["splits"] / f"{params.split}.jsonl", LabelledFace)}
+        chosen = {row.video_id for row in iter_jsonl(ctx.inputs["splits"] / f"{params.split}.jsonl", LabelledFace)}
         records = [record for record in records if record.id in chosen]
     root, output = ctx.inputs["videos"], ctx.outputs["videos"]
     jobs, rejected = plan(records, root, output, params)
@@ -197,7 +198,7 @@ def _perturb_all(jobs: list[Job], workers: int) -> Iterator[tuple[Job, VideoReco
 
 COMPONENT = Component(
     name="perturb-videos",
-    version="1.0.0",
+    version="1.0.1",
     kind=ComponentKind.PROCESSING,
     image="deepfake/perturb-videos",
     description=__doc__.split("\n")[0],

@@ -161,7 +161,7 @@ def judge(
 
 COMPONENT = Component(
     name="score-videos",
-    version="2.0.0",
+    version="2.0.1",
     kind=ComponentKind.PROCESSING,
     image="deepfake/score-videos",
     description=__doc__.splitlines()[0],

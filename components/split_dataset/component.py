@@ -254,7 +254,7 @@ def scan(files: Sequence[Path]) -> tuple[Survey, FaceLines]:
 
 
 def write_splits(lines: FaceLines, found: Survey, plan: SplitPlan, output: Path) -> None:
-    """The second pass: each face's line, as it was, into its group's split, sorted as read_faces sorts. Lines are
+    """The second pass: each face's line, as it was, into its group's split, sorted by (video, frame, track). Lines are
     read back one at a time (pread), not mapped: the process's memory stays that of its index."""
     names = sorted(lines.video_codes, key=lines.video_codes.__getitem__)
     split_of = [SPLITS.index(plan.groups[found.videos[name][0]]) for name in names]

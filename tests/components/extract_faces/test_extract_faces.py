@@ -10,8 +10,9 @@ import cv2
 import pytest
 
 from deepfake.components.extract_faces.component import COMPONENT
-from deepfake.components.manifests import RejectedVideo, VideoRecord, read_faces, read_jsonl, write_jsonl
+from deepfake.components.manifests import RejectedVideo, VideoRecord, read_jsonl, write_jsonl
 from deepfake.components.runtime import main
+from tests.support.faces import read_faces
 from tests.support.media import blank_clip, face_clip, two_people_clip
 
 

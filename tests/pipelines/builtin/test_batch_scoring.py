@@ -8,11 +8,11 @@ import torch
 from deepfake.components.artifacts import pack_archive
 from deepfake.components.classifier.model import ModelConfig, load_model, save_model
 from deepfake.components.classifier.scoring import eval_transform, load_face, predict_probabilities
-from deepfake.components.manifests import read_faces
 from deepfake.pipelines.builtin.batch_scoring import build_pipeline
 from deepfake.pipelines.dag import ComponentStep, OutputRef, ParamRef
 from deepfake.pipelines.local.records import StepState
 from deepfake.pipelines.local.runner import LocalRunner
+from tests.support.faces import read_faces
 from tests.support.media import blank_clip, face_clip
 from tests.support.models import brightness_network
 

@@ -4,11 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from deepfake.components.manifests import FaceRecord, VideoRecord, read_faces, read_jsonl
+from deepfake.components.manifests import FaceRecord, VideoRecord, read_jsonl
 from deepfake.pipelines.builtin.deepfake import build_pipeline
 from deepfake.pipelines.local.records import StepState
 from deepfake.pipelines.local.runner import LocalRunner
 from deepfake.pipelines.registry import LocalRegistry
+from tests.support.faces import read_faces
 from tests.support.media import small_dfdc
 
 
