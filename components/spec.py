@@ -31,6 +31,11 @@ class InputSpec(BaseModel):
     type: ArtifactType
     description: str = ""
     optional: bool = False
+    streamed: bool = Field(
+        False,
+        description="A training input SageMaker may stream (FastFile input mode) instead of downloading it before the"
+        " job starts: the component opens its files as it needs them (a FaceDataset's shards by offset).",
+    )
 
 
 class OutputSpec(BaseModel):

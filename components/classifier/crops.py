@@ -15,7 +15,7 @@ from torchvision.transforms import v2
 
 from deepfake.components.classifier.model import ModelConfig, load_model
 from deepfake.components.classifier.scoring import eval_transform, load_face, predict_probabilities
-from deepfake.components.manifests import safe_relative_path
+from deepfake.components.face_crops import FaceCrops
 
 log = logging.getLogger(__name__)
 PROGRESS_STEPS = 10
@@ -36,26 +36,28 @@ def open_model(folder: Path) -> tuple[nn.Module, ModelConfig]:
         ) from exc
 
 
-def locate_crops(root: Path, images: Sequence[str], listed_in: str) -> list[Path]:
+def locate_crops(root: Path, images: Sequence[str], listed_in: str) -> FaceCrops:
     """Every crop, checked before the model loads, so a mismatched FaceDataset fails in seconds, not mid-run."""
-    paths = [safe_relative_path(root, image) for image in images]
-    missing = [image for image, path in zip(images, paths, strict=True) if not path.is_file()]
+    crops = FaceCrops(root)
+    missing = [image for image in images if not crops.exists(image)]
     if missing:
         raise ScoringInputError(
             f"{len(missing)} of {len(images)} face images named in {listed_in} are missing from input 'faces' (first:"
             f" {missing[0]}): pass the FaceDataset {listed_in} was made from"
         )
-    return paths
+    return crops
 
 
-def score_crops(network: nn.Module, config: ModelConfig, paths: Sequence[Path], batch_size: int) -> np.ndarray:
-    """probability_fake a face, in the order of `paths`; on the GPU when there is one."""
+def score_crops(
+    network: nn.Module, config: ModelConfig, crops: FaceCrops, images: Sequence[str], batch_size: int
+) -> np.ndarray:
+    """probability_fake a face, in the order of `images`; on the GPU when there is one."""
     cores = len(os.sched_getaffinity(0))
     torch.set_num_threads(cores)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     network = network.to(device)
-    load = partial(_load_face, transform=eval_transform(config))
-    batches = [paths[start : start + batch_size] for start in range(0, len(paths), batch_size)]
+    load = partial(_load_face, crops=crops, transform=eval_transform(config))
+    batches = [images[start : start + batch_size] for start in range(0, len(images), batch_size)]
     every = max(1, len(batches) // PROGRESS_STEPS)
     scores = [np.empty(0, dtype=np.float32)]
     with ThreadPoolExecutor(max_workers=cores) as pool, torch.inference_mode():
@@ -63,9 +65,9 @@ def score_crops(network: nn.Module, config: ModelConfig, paths: Sequence[Path], 
             tensors = list(pool.map(load, batch))
             scores.append(predict_probabilities(network, torch.stack(tensors).to(device), config.temperature))
             if number % every == 0 or number == len(batches):
-                log.info("scored %d of %d faces", min(number * batch_size, len(paths)), len(paths))
+                log.info("scored %d of %d faces", min(number * batch_size, len(images)), len(images))
     return np.concatenate(scores).astype(np.float64)
 
 
-def _load_face(path: Path, transform: v2.Compose) -> torch.Tensor:
-    return transform(load_face(path))
+def _load_face(image: str, crops: FaceCrops, transform: v2.Compose) -> torch.Tensor:
+    return transform(load_face(crops.open(image)))

@@ -26,7 +26,8 @@ def load_face(path: Path | BinaryIO, draft_size: int | None = None) -> Image.Ima
                 image.draft("RGB", (draft_size, draft_size))
             return image.convert("RGB")
     except OSError as exc:
-        raise ValueError(f"face image {path} cannot be read ({exc}); re-run extract-faces for its video") from exc
+        name = path if isinstance(path, Path) else getattr(path, "name", "in memory")
+        raise ValueError(f"face image {name} cannot be read ({exc}); re-run extract-faces for its video") from exc
 
 
 def verdict_label(probability: float, threshold: float) -> Literal["REAL", "FAKE"]:

@@ -98,8 +98,8 @@ class Params(BaseModel):
 def run(params: Params, ctx: RunContext) -> None:
     rows = read_split(ctx.inputs["splits"], params.split)
     sets = {name: labelled(ctx.inputs[name], name) for name in ("perturbed", "extra_test") if name in ctx.inputs}
-    paths = locate_crops(ctx.inputs["faces"], rows.images, f"{params.split}.jsonl")
-    other_paths = {name: locate_crops(ctx.inputs[name], found.images, name) for name, found in sets.items()}
+    crops = locate_crops(ctx.inputs["faces"], rows.images, f"{params.split}.jsonl")
+    other_crops = {name: locate_crops(ctx.inputs[name], found.images, name) for name, found in sets.items()}
     network, config = open_model(ctx.inputs["model"])
     aggregation = params.aggregation or config.aggregation
     threshold = config.threshold if params.threshold is None else params.threshold
@@ -112,11 +112,12 @@ def run(params: Params, ctx: RunContext) -> None:
         aggregation,
         threshold,
     )
-    probabilities = score_crops(network, config, paths, params.batch_size)
+    probabilities = score_crops(network, config, crops, rows.images, params.batch_size)
     videos = score_videos(rows, probabilities, aggregation)
     document = evaluation_document(rows, probabilities, videos, params, config, aggregation, threshold)
     for name, found in sets.items():
-        scored = score_videos(found, score_crops(network, config, other_paths[name], params.batch_size), aggregation)
+        probabilities_found = score_crops(network, config, other_crops[name], found.images, params.batch_size)
+        scored = score_videos(found, probabilities_found, aggregation)
         if name == "perturbed":
             applied = {row.video_id: str(row.perturbation) for row in found}
             document["robustness"] = robustness(scored, applied, document, threshold, params)
@@ -289,7 +290,7 @@ def _video_labels(rows: Sequence[LabelledFace]) -> dict[str, Label]:
 
 COMPONENT = Component(
     name="evaluate-model",
-    version="1.3.1",
+    version="1.4.0",
     kind=ComponentKind.PROCESSING,
     image="deepfake/evaluate-model",
     description=__doc__.splitlines()[0],

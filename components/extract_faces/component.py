@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import nullcontext
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Literal
@@ -28,6 +29,8 @@ from deepfake.components.extract_faces.extraction import (
     part_path,
     save_result,
 )
+from deepfake.components.extract_faces.shards import ShardWriter, remove_loose
+from deepfake.components.face_crops import MEMBER_SEPARATOR
 from deepfake.components.faces.crop import DEFAULT_MARGIN
 from deepfake.components.faces.detection import FaceDetector
 from deepfake.components.faces.no_dns import forbid_dns
@@ -36,9 +39,11 @@ from deepfake.components.manifests import (
     FACE_DATASET,
     VIDEO_FOLDER,
     VIDEO_MANIFEST,
+    FaceRecord,
     JsonlWriter,
     RejectedVideo,
     VideoRecord,
+    iter_jsonl,
     read_jsonl,
     safe_relative_path,
     write_json,
@@ -67,6 +72,13 @@ class Params(BaseModel):
     input_distribution: Literal["FullyReplicated", "ShardedByS3Key"] = Field(
         "FullyReplicated", description="How SageMaker distributes the videos input across instances."
     )
+    shard_size: int = Field(
+        0,
+        ge=0,
+        le=100_000,
+        description="Crops a tar shard (shards/<host>-<n>.tar, the WebDataset layout: a few large files to stream"
+        " instead of millions of small ones); 0 keeps loose JPEGs under faces/.",
+    )
 
 
 def run(params: Params, ctx: RunContext) -> None:
@@ -87,10 +99,14 @@ def run(params: Params, ctx: RunContext) -> None:
         len(share) - len(todo),
         len(todo),
     )
+    suffix = "" if ctx.num_hosts == 1 else f"-{ctx.current_host}"
+    if params.shard_size and not todo and (output / f"summary{suffix}.json").is_file():
+        _remove_packed(output, output / f"faces{suffix}.jsonl")  # a finished run stopped while tidying up
+        return
     started = time.perf_counter()
     for _ in _extract_all(todo, videos_root, output, settings, params.workers or os.cpu_count() or 1):
         pass  # each worker saved its video's part file
-    _write_dataset(output, share, ctx, time.perf_counter() - started)
+    _write_dataset(output, share, ctx, time.perf_counter() - started, params.shard_size)
 
 
 def shard(manifest: list[VideoRecord], videos_root: Path, ctx: RunContext, distribution: str) -> list[VideoRecord]:
@@ -165,20 +181,31 @@ def _work(record: VideoRecord, root: Path, output: Path, settings: ExtractionSet
     return result
 
 
+def _remove_packed(output: Path, manifest: Path) -> None:
+    members = (face.image.partition(MEMBER_SEPARATOR)[2] for face in iter_jsonl(manifest, FaceRecord))
+    remove_loose(output, [member for member in members if member])
+
+
 def _load_part(output: Path, video_id: str) -> VideoResult:
     return VideoResult.model_validate_json(part_path(output, video_id).read_text())
 
 
-def _write_dataset(output: Path, share: list[VideoRecord], ctx: RunContext, elapsed: float) -> None:
-    """The host's manifests, streamed from the part files one video at a time in share order."""
+def _write_dataset(output: Path, share: list[VideoRecord], ctx: RunContext, elapsed: float, shard_size: int) -> None:
+    """The host's manifests, streamed from the part files one video at a time in share order (and its crops packed
+    into shards as they go, with `shard_size`)."""
     suffix = "" if ctx.num_hosts == 1 else f"-{ctx.current_host}"
     sampled, reasons = 0, list[str]()
-    with JsonlWriter(output / f"faces{suffix}.jsonl") as faces, JsonlWriter(output / f"rejected{suffix}.jsonl") as bad:
+    shards = ShardWriter(output, ctx.current_host, shard_size) if shard_size else None
+    with (
+        JsonlWriter(output / f"faces{suffix}.jsonl") as faces,
+        JsonlWriter(output / f"rejected{suffix}.jsonl") as bad,
+        shards or nullcontext(),
+    ):
         for record in share:
             result = _load_part(output, record.id)
             sampled += result.frames_sampled
             for face in result.faces:
-                faces.row(face)
+                faces.row(shards.add(face) if shards else face)
             if result.rejected:
                 bad.row(RejectedVideo(path=result.path, reason=result.rejected))
                 if len(reasons) < REASONS_SHOWN:
@@ -195,7 +222,11 @@ def _write_dataset(output: Path, share: list[VideoRecord], ctx: RunContext, elap
     }
     # Outputs are a function of the inputs only (the step cache hashes them); the time goes to the log and the run
     # record, never into summary.json.
+    if shards:
+        summary["shards"] = shards.shards
     write_json(output / f"summary{suffix}.json", summary)
+    if shards:
+        remove_loose(output, shards.written)
     log.info("faces: %s in %.2f s", summary, elapsed)
     if share and not faces.count:
         first = "; ".join(reasons)
@@ -204,7 +235,7 @@ def _write_dataset(output: Path, share: list[VideoRecord], ctx: RunContext, elap
 
 COMPONENT = Component(
     name="extract-faces",
-    version="2.2.1",
+    version="2.3.0",
     kind=ComponentKind.PROCESSING,
     image="deepfake/extract-faces",
     description=__doc__.split("\n")[0],

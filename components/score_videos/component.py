@@ -9,6 +9,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image
@@ -62,10 +63,11 @@ def run(params: Params, ctx: RunContext) -> None:
     not_ingested = read_jsonl(manifest / "rejected.jsonl", RejectedVideo)
     faces = FaceTable.read_dataset(faces_dir)
     check_faces_belong(videos, faces)
-    paths = locate_crops(faces_dir, faces.images, "faces.jsonl")
+    crops = locate_crops(faces_dir, faces.images, "faces.jsonl")
     network, config = open_model(ctx.inputs["model"])
-    if paths:
-        check_face_size(paths[0], config)
+    if len(faces):
+        with crops.open(faces.images[0]) as first:
+            check_face_size(first, config)
     aggregation = params.aggregation or config.aggregation
     threshold = config.threshold if params.threshold is None else params.threshold
     log.info(
@@ -77,7 +79,7 @@ def run(params: Params, ctx: RunContext) -> None:
         threshold,
         params.min_faces,
     )
-    probabilities = score_crops(network, config, paths, params.batch_size)
+    probabilities = score_crops(network, config, crops, faces.images, params.batch_size)
     reasons = extraction_reasons(faces_dir)
     verdicts = judge(videos, faces, probabilities, reasons, aggregation, threshold, params.min_faces)
     write_verdicts(ctx.outputs["verdicts"], verdicts)
@@ -97,7 +99,7 @@ def check_faces_belong(videos: Sequence[VideoRecord], faces: FaceTable[FaceRecor
         )
 
 
-def check_face_size(crop: Path, config: ModelConfig) -> None:
+def check_face_size(crop: BinaryIO, config: ModelConfig) -> None:
     """Crops of another size would be resized, so the model would see faces framed unlike those it learnt on."""
     with Image.open(crop) as image:
         size = image.size
@@ -161,7 +163,7 @@ def judge(
 
 COMPONENT = Component(
     name="score-videos",
-    version="2.0.1",
+    version="2.1.0",
     kind=ComponentKind.PROCESSING,
     image="deepfake/score-videos",
     description=__doc__.splitlines()[0],

@@ -39,7 +39,7 @@ from deepfake.components.train_classifier.training import (
 
 log = logging.getLogger(__name__)
 NAME = "train-classifier"
-VERSION = "1.5.1"
+VERSION = "1.6.0"
 ENTRY_MODULE = "deepfake.components.train_classifier"
 PRETRAINED_FILE = "weights.pt"
 FINGERPRINT_CHARS = 12
@@ -165,7 +165,9 @@ COMPONENT = Component(
     run=run,
     entry_module=ENTRY_MODULE,
     inputs={
-        "faces": InputSpec(type=FACE_DATASET, description="The crops the splits point at."),
+        "faces": InputSpec(
+            type=FACE_DATASET, description="The crops the splits point at (loose or in shards).", streamed=True
+        ),
         "splits": InputSpec(
             type=DATASET_SPLITS, description="train.jsonl trains, validation.jsonl early-stops; test is not read."
         ),

@@ -39,11 +39,12 @@ from tqdm import tqdm
 from deepfake.components.classifier.model import Aggregation, ModelConfig, build_network, load_pretrained
 from deepfake.components.classifier.scoring import eval_transform, load_face, video_probabilities
 from deepfake.components.contract import BASE_DIR_ENV, DEFAULT_BASE_DIR, TRAIN_COMMAND, ComponentKind, ContainerLayout
+from deepfake.components.face_crops import FaceCrops
 from deepfake.components.face_table import SplitFaces
 from deepfake.components.faces.blending import SelfBlend
 from deepfake.components.faces.boxes import FaceBox
 from deepfake.components.faces.crop import DEFAULT_MARGIN
-from deepfake.components.manifests import LABEL_NAMES, LabelledFace, safe_relative_path, write_json
+from deepfake.components.manifests import LABEL_NAMES, LabelledFace, write_json
 from deepfake.components.spec import MetricSpec
 from deepfake.components.train_classifier.augment import PoseLighting, augment
 from deepfake.components.train_classifier.degrade import Degradation, degrade
@@ -114,12 +115,13 @@ def check_split(name: str, records: SplitFaces, faces: Path) -> None:
             f"rebuild faces.jsonl with extract-faces"
         )
     missing = []
+    crops = FaceCrops(faces)
     for image in records.images:
         try:
-            path = safe_relative_path(faces, image)
+            found = crops.exists(image)
         except ValueError as exc:
             raise ValueError(f"{name}.jsonl: {exc}") from exc
-        if not path.is_file():
+        if not found:
             missing.append(image)
     if missing:
         raise FileNotFoundError(
@@ -200,11 +202,12 @@ def decoded_crops(root: Path, images: Iterable[str], budget_bytes: int) -> Decod
         return None
     rows: dict[str, int] = {}
     first: np.ndarray | None = None
+    crops = FaceCrops(root)
     for image in images:
         if image in rows:
             continue
         if first is None:
-            first = np.asarray(load_face(safe_relative_path(root, image)))
+            first = np.asarray(load_face(crops.open(image)))
         rows[image] = len(rows)
         if first.nbytes * len(rows) > budget_bytes:
             return None
@@ -212,7 +215,7 @@ def decoded_crops(root: Path, images: Iterable[str], budget_bytes: int) -> Decod
         return None
     pixels = np.empty((len(rows), *first.shape), np.uint8)
     for image, row in rows.items():
-        crop = first if row == 0 else np.asarray(load_face(safe_relative_path(root, image)))
+        crop = first if row == 0 else np.asarray(load_face(crops.open(image)))
         if crop.shape != first.shape:
             return None
         pixels[row] = crop
@@ -237,7 +240,7 @@ class FaceImages(Dataset[tuple[torch.Tensor, torch.Tensor, int]]):
         cache: DecodedCrops | None = None,
         batch_transform: BatchTransform | None = None,
     ) -> None:
-        self.root, self.records = root, records
+        self.crops, self.records = FaceCrops(root), records
         self.targets = torch.from_numpy(records.labels.astype(np.float32))
         self.transform, self.seed = transform, seed
         self.draft_size = None if seed is None else image_size
@@ -251,7 +254,7 @@ class FaceImages(Dataset[tuple[torch.Tensor, torch.Tensor, int]]):
         image = self.records.images[index]
         if self.cache is not None:
             return self.cache[image]
-        return np.array(load_face(safe_relative_path(self.root, image), draft_size))  # writable, as torch wants
+        return np.array(load_face(self.crops.open(image), draft_size))  # writable, as torch wants
 
     def __getitem__(self, key: Key) -> tuple[torch.Tensor, torch.Tensor, int]:
         epoch, index = key

@@ -11,7 +11,7 @@ crops of another size, naming the value to set. The threshold and the aggregatio
 """
 
 from deepfake.pipelines.builtin.library import spec
-from deepfake.pipelines.builtin.stages import LABELLED_FORMATS, face_stages
+from deepfake.pipelines.builtin.stages import LABELLED_FORMATS, face_stages, shard_size_parameter
 from deepfake.pipelines.dag import Pipeline
 
 SCORE_VIDEOS = spec("score-videos")
@@ -34,7 +34,7 @@ def build_pipeline() -> Pipeline:
     face_size = pipeline.parameter("FaceSize", int, 64, "Side of the face crops: the model's image_size.")
     min_faces = pipeline.parameter("MinFaces", int, 1, "A video with fewer faces found is UNSCORABLE.")
 
-    ingest, extract = face_stages(pipeline, data, dataset_format, frames, face_size)
+    ingest, extract = face_stages(pipeline, data, dataset_format, frames, face_size, shard_size_parameter(pipeline))
     pipeline.step(
         "score-videos",
         SCORE_VIDEOS,

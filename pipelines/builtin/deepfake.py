@@ -16,7 +16,7 @@ Architecture=efficientnet_b0 FaceSize=224.
 
 from deepfake.components.serve import IMAGE as SERVE_IMAGE
 from deepfake.pipelines.builtin.library import spec
-from deepfake.pipelines.builtin.stages import EXTRACT_FACES, LABELLED_FORMATS, face_stages
+from deepfake.pipelines.builtin.stages import EXTRACT_FACES, LABELLED_FORMATS, face_stages, shard_size_parameter
 from deepfake.pipelines.dag import Pipeline, all_of, ge
 
 EVALUATE_MODEL = spec("evaluate-model")
@@ -89,7 +89,8 @@ def build_pipeline() -> Pipeline:
         choices=("PendingManualApproval", "Approved"),
     )
 
-    ingest, extract = face_stages(pipeline, data, dataset_format, frames, face_size)
+    shard_size = shard_size_parameter(pipeline)
+    ingest, extract = face_stages(pipeline, data, dataset_format, frames, face_size, shard_size)
     faces = extract.output("faces")
     split = pipeline.step("split-dataset", SPLIT_DATASET, params={"seed": seed}, inputs={"faces": faces})
     splits = split.output("splits")
@@ -117,7 +118,7 @@ def build_pipeline() -> Pipeline:
     perturbed = pipeline.step(
         "extract-perturbed-faces",
         EXTRACT_FACES,
-        params={"frames_per_video": frames, "face_size": face_size},
+        params={"frames_per_video": frames, "face_size": face_size, "shard_size": shard_size},
         inputs={"manifest": perturb.output("manifest"), "videos": perturb.output("videos")},
     )
     evaluate = pipeline.step(

@@ -401,7 +401,12 @@ class _Compiler:
             disable_profiler=True,
             sagemaker_session=self.session,
         )
-        channels = {name: TrainingInput(s3_data=self._input_uri(ref)) for name, ref in step.inputs.items()}
+        channels = {
+            name: TrainingInput(
+                s3_data=self._input_uri(ref), input_mode="FastFile" if spec.inputs[name].streamed else None
+            )
+            for name, ref in step.inputs.items()
+        }
         return TrainingStep(
             name=step.name,
             # Past the telemetry wrapper, which would call STS and S3; the pipeline-capturing fit lies beneath it.

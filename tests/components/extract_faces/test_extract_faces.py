@@ -10,6 +10,7 @@ import cv2
 import pytest
 
 from deepfake.components.extract_faces.component import COMPONENT
+from deepfake.components.face_crops import MEMBER_SEPARATOR, FaceCrops
 from deepfake.components.manifests import RejectedVideo, VideoRecord, read_jsonl, write_jsonl
 from deepfake.components.runtime import main
 from tests.support.faces import read_faces
@@ -233,3 +234,43 @@ def test_a_clip_of_two_people_gives_a_track_each_with_keypoints_in_frame_and_cro
         assert (face.box[0] >= 320) == sides[face.track]
         assert len(face.keypoints) == len(face.crop_keypoints) == 6
         assert all(0 <= coordinate <= 64 for point in face.crop_keypoints[:4] for coordinate in point)
+
+
+def test_shards_hold_the_same_crops_the_loose_layout_has_and_a_rerun_changes_nothing(
+    tmp_path: Path, single: Path, dataset: tuple[Path, list[VideoRecord]]
+) -> None:
+    base = tmp_path / "sharded"
+    assert run_extraction(base, *dataset, "--workers", "1", "--shard-size", "6", hosts=2, host=1) == 0
+    output = base / "processing/output/faces"
+    faces = read_faces(output)
+    assert sorted(path.name for path in (output / "shards").iterdir()) == ["algo-1-00000.tar", "algo-1-00001.tar"]
+    assert not (output / "faces").exists(), "the loose crops are gone once packed"
+    assert json.loads((output / "summary-algo-1.json").read_text())["shards"] == 2
+    crops = FaceCrops(output)
+    loose = {face.image: face for face in read_faces(single)}
+    for face in faces:
+        shard, _, member = face.image.partition(MEMBER_SEPARATOR)
+        assert shard.startswith("shards/algo-1-") and crops.exists(face.image)
+        assert crops.open(face.image).read() == (single / member).read_bytes()
+        assert face == loose[member].model_copy(update={"image": face.image})
+    manifest = (output / "faces-algo-1.jsonl").read_bytes()
+    assert run_extraction(tmp_path / "again", *dataset, "--workers", "1", "--shard-size", "6", hosts=2, host=1) == 0
+    again = tmp_path / "again/processing/output/faces"
+    assert (again / "faces-algo-1.jsonl").read_bytes() == manifest
+    assert (again / "shards/algo-1-00000.tar").read_bytes() == (output / "shards/algo-1-00000.tar").read_bytes()
+
+
+def test_a_finished_sharded_run_rerun_only_tidies_up(tmp_path: Path, dataset: tuple[Path, list[VideoRecord]]) -> None:
+    base = tmp_path / "sharded"
+    assert run_extraction(base, *dataset, "--workers", "1", "--shard-size", "50") == 0
+    output = base / "processing/output/faces"
+    shard = (output / "shards/algo-1-00000.tar").read_bytes()
+    stray = output / "faces/real/0/000001-0.jpg"  # as if the run had stopped before removing it
+    stray.parent.mkdir(parents=True)
+    stray.write_bytes(b"left over")
+    os.environ.pop("RES_OPTIONS", None)
+    (base / "processing/input/manifest").rename(tmp_path / "manifest")
+    (base / "processing/input/videos").unlink()
+    (base / "config").rename(tmp_path / "config")
+    assert run_extraction(base, *dataset, "--workers", "1", "--shard-size", "50") == 0
+    assert not stray.exists() and (output / "shards/algo-1-00000.tar").read_bytes() == shard

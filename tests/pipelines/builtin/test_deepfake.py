@@ -6,7 +6,7 @@ import pytest
 
 from deepfake.components.manifests import FaceRecord, VideoRecord, read_jsonl
 from deepfake.pipelines.builtin.deepfake import build_pipeline
-from deepfake.pipelines.local.records import StepState
+from deepfake.pipelines.local.records import RunRecord, StepState
 from deepfake.pipelines.local.runner import LocalRunner
 from deepfake.pipelines.registry import LocalRegistry
 from tests.support.faces import read_faces
@@ -95,3 +95,26 @@ def test_the_gate_refuses_a_test_split_too_small_to_measure(dfdc: Path, runs: Pa
     assert "summary.smallest_class_videos" in (record.steps["quality-gate"].reason or "")
     assert "and MinTestVideosPerClass 32" in record.failure
     assert runner.registry.list("deepfake-detector") == []
+
+
+def test_the_pipeline_trains_and_evaluates_on_a_sharded_face_dataset(dfdc: Path, runs: Path, tmp_path: Path) -> None:
+    """FaceShardSize packs the crops into tar shards; split, training, the sweep's faces and evaluation read them."""
+    runner = LocalRunner(runs, out=io.StringIO(), registry=LocalRegistry(tmp_path / "registry"))
+    loose = runner.run(build_pipeline(), {**OPEN_GATE, "InputData": str(dfdc), **QUICK})
+    record = runner.run(build_pipeline(), {**OPEN_GATE, "InputData": str(dfdc), **QUICK, "FaceShardSize": "5"})
+    assert record.state is StepState.SUCCEEDED, record.failure
+    faces_dir = record.steps["extract-faces"].outputs["faces"].path
+    assert sorted(path.name for path in (faces_dir / "shards").iterdir()) == [f"algo-1-0000{n}.tar" for n in range(5)]
+    assert not (faces_dir / "faces").exists()
+    loose_faces = read_faces(loose.steps["extract-faces"].outputs["faces"].path)
+    assert [face.image.split("#", 1)[1] for face in read_faces(faces_dir)] == [face.image for face in loose_faces]
+    assert (record.steps["extract-perturbed-faces"].outputs["faces"].path / "shards").is_dir()
+
+    def evaluation(run: RunRecord) -> dict[str, object]:
+        return json.loads((run.steps["evaluate-model"].outputs["evaluation"].path / "evaluation.json").read_text())
+
+    sharded, unsharded = evaluation(record), evaluation(loose)
+    assert sharded["evaluation"]["faces"] == unsharded["evaluation"]["faces"]
+    # The same crops in the same order train the same weights: every metric is the loose layout's.
+    for key in ("binary_classification_metrics", "frame_level", "robustness", "summary"):
+        assert sharded[key] == unsharded[key], key
