@@ -31,7 +31,8 @@ FACE_DATASET = ArtifactType(
     name="FaceDataset",
     description=(
         "faces.jsonl (one FaceRecord a line: video, frame, track, box, score, six keypoints in frame and crop"
-        " pixels; faces-<host>.jsonl per host when sharded), the JPEG crops under faces/, rejected.jsonl"
+        " pixels; faces-<host>.jsonl per host when sharded), the JPEG crops under faces/ or in tar shards under"
+        " shards/ (an image named <shard>#<member>), rejected.jsonl"
         " (rejected-<host>.jsonl)"
     ),
     required_files=("faces*.jsonl", "rejected*.jsonl"),

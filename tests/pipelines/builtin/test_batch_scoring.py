@@ -10,7 +10,7 @@ from deepfake.components.classifier.model import ModelConfig, load_model, save_m
 from deepfake.components.classifier.scoring import eval_transform, load_face, predict_probabilities
 from deepfake.pipelines.builtin.batch_scoring import build_pipeline
 from deepfake.pipelines.dag import ComponentStep, OutputRef, ParamRef
-from deepfake.pipelines.local.records import StepState
+from deepfake.pipelines.local.records import RunRecord, StepState
 from deepfake.pipelines.local.runner import LocalRunner
 from tests.support.faces import read_faces
 from tests.support.media import blank_clip, face_clip
@@ -94,3 +94,21 @@ def test_batch_scoring_gives_every_video_a_verdict_from_a_packed_model(
     # The model.tar.gz itself (as the registry lists it) is the same input as a folder holding only it.
     again = runner.run(build_pipeline(), {**arguments, "ModelData": str(model_version / "model.tar.gz")})
     assert {step.state for step in again.steps.values()} == {StepState.CACHED}, again.failure
+
+
+def test_batch_scoring_of_a_sharded_face_dataset_gives_the_loose_layouts_verdicts(
+    inbox: Path, model_version: Path, tmp_path: Path
+) -> None:
+    runner = LocalRunner(tmp_path / "runs", out=io.StringIO())
+    arguments = {"InputData": str(inbox), "FramesPerVideo": "3", "FaceSize": str(FACE_SIZE)}
+    arguments["ModelData"] = str(model_version)
+    loose = runner.run(build_pipeline(), arguments)
+    sharded = runner.run(build_pipeline(), {**arguments, "FaceShardSize": "2"})
+    assert sharded.state is StepState.SUCCEEDED, sharded.failure
+    faces_dir = sharded.steps["extract-faces"].outputs["faces"].path
+    assert len(list((faces_dir / "shards").glob("*.tar"))) == 3 and not (faces_dir / "faces").exists()
+
+    def verdicts(record: RunRecord) -> str:
+        return (record.steps["score-videos"].outputs["verdicts"].path / "verdicts.jsonl").read_text()
+
+    assert verdicts(sharded) == verdicts(loose)
