@@ -182,8 +182,9 @@ def _work(record: VideoRecord, root: Path, output: Path, settings: ExtractionSet
 
 
 def _remove_packed(output: Path, manifest: Path) -> None:
+    """The loose crops the manifest's shards hold (the manifest is read as it goes: a host may have millions)."""
     members = (face.image.partition(MEMBER_SEPARATOR)[2] for face in iter_jsonl(manifest, FaceRecord))
-    remove_loose(output, [member for member in members if member])
+    remove_loose(output, (member for member in members if member))
 
 
 def _load_part(output: Path, video_id: str) -> VideoResult:
@@ -226,7 +227,7 @@ def _write_dataset(output: Path, share: list[VideoRecord], ctx: RunContext, elap
         summary["shards"] = shards.shards
     write_json(output / f"summary{suffix}.json", summary)
     if shards:
-        remove_loose(output, shards.written)
+        _remove_packed(output, output / f"faces{suffix}.jsonl")
     log.info("faces: %s in %.2f s", summary, elapsed)
     if share and not faces.count:
         first = "; ".join(reasons)

@@ -22,7 +22,6 @@ class ShardWriter:
 
     def __init__(self, output: Path, host: str, shard_size: int) -> None:
         self.output, self.host, self.shard_size = output, host, shard_size
-        self.written: list[str] = []  # the loose crops packed, removed once the manifest names the shards
         self.shards = 0
         self._archive: tarfile.TarFile | None = None
         self._members = 0
@@ -40,7 +39,6 @@ class ShardWriter:
         member.size, member.mode = len(data), 0o644  # mtime 0, no owner: the same crops give the same bytes
         self._archive.addfile(member, io.BytesIO(data))
         self._members += 1
-        self.written.append(face.image)
         return face.model_copy(update={"image": shard_image(self._name(self.shards - 1), face.image)})
 
     def __exit__(

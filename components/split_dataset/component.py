@@ -9,7 +9,7 @@ import os
 import random
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,13 +114,6 @@ class Survey:
                     f"dataset's split lists, or set use_source_splits=false to split by the ratios"
                 )
         return {group: next(iter(splits)) for group, splits in self.source_splits.items()}
-
-
-def survey(rows: Iterable[FaceRecord]) -> Survey:
-    found = Survey()
-    for row in rows:
-        found.add(row)
-    return found
 
 
 @dataclass(frozen=True)

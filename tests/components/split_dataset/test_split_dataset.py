@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from deepfake.components.manifests import SPLITS, FaceRecord, Split, read_jsonl, write_jsonl
 from deepfake.components.runtime import main
-from deepfake.components.split_dataset.component import COMPONENT, Params, SplitError, SplitPlan, survey
+from deepfake.components.split_dataset.component import COMPONENT, Params, SplitError, SplitPlan, Survey
 from deepfake.components.split_dataset.component import plan_splits as plan_survey
 
 PROPERTY_SETTINGS = settings(max_examples=60, deadline=None)
@@ -58,7 +58,11 @@ def datasets(draw: st.DrawFn, official: bool = False) -> list[FaceRecord]:
 
 
 def plan_splits(rows: list[FaceRecord], params: Params) -> SplitPlan:
-    return plan_survey(survey(rows), params)
+    """The component's planning on rows surveyed in memory (it surveys them as it reads them)."""
+    found = Survey()
+    for row in rows:
+        found.add(row)
+    return plan_survey(found, params)
 
 
 def split_rows(rows: list[FaceRecord], plan: SplitPlan) -> dict[Split, list[FaceRecord]]:
