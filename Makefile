@@ -95,6 +95,7 @@ bench: $(VENV_STAMP) ## Run the benchmarks under bench/
 	$(VENV_PY) -m bench.extract
 	$(VENV_PY) -m bench.train
 	$(VENV_PY) -m bench.serve
+	$(VENV_PY) -m bench.scale
 
 clean: ## Remove the venv and local runs
 	rm -rf $(VENV) runs
