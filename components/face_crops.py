@@ -31,6 +31,13 @@ class FaceCrops:
         self.root = root
         self._shards: dict[str, tuple[int, dict[str, tuple[int, int]]]] = {}
 
+    def __getstate__(self) -> dict[str, Path]:
+        """Pickled (a spawned loader worker) without its open shards: descriptors mean nothing in another process."""
+        return {"root": self.root}
+
+    def __setstate__(self, state: dict[str, Path]) -> None:
+        self.__init__(state["root"])  # type: ignore[misc]
+
     def exists(self, image: str) -> bool:
         shard, _, member = image.partition(MEMBER_SEPARATOR)
         if not member:

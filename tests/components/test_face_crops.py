@@ -1,4 +1,5 @@
 import io
+import pickle
 import re
 import tarfile
 from pathlib import Path
@@ -56,3 +57,12 @@ def test_members_that_are_not_small_regular_files_are_not_offered(tmp_path: Path
         archive.addfile(huge, io.BytesIO(bytes(huge.size)))
     crops = FaceCrops(tmp_path)
     assert not crops.exists("shards/a.tar#faces/link.jpg") and not crops.exists("shards/a.tar#faces/huge.jpg")
+
+
+def test_a_pickled_reader_reopens_its_shards_in_the_process_that_unpickles_it(tmp_path: Path) -> None:
+    write_shard(tmp_path / "shards/a.tar", {"faces/1.jpg": b"one"})
+    crops = FaceCrops(tmp_path)
+    assert crops.open("shards/a.tar#faces/1.jpg").read() == b"one"
+    copy = pickle.loads(pickle.dumps(crops))
+    assert not copy._shards, "no descriptor of this process travels"
+    assert copy.open("shards/a.tar#faces/1.jpg").read() == b"one"
