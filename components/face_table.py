@@ -17,7 +17,9 @@ Face = TypeVar("Face", bound=FaceRecord)
 
 
 class FaceTable(Sequence[Face], Generic[Face]):
-    """Per face: its video (a code), label, frame, track, box, score, image path and both keypoint sets; per video:
+    """Per face: its video (a code), label, frame, track, box, score, image path, both keypoint sets and its row (its
+    position in what it was read from, kept through `take` and `concat`: the order its crop is stored in a shard, for
+    reading shards front to back); per video:
     the fields every face of a video shares (group, source split, method, perturbation). `model` is what a face is
     rebuilt as: LabelledFace for a split, FaceRecord for a FaceDataset, whose videos may carry no label."""
 
@@ -67,6 +69,7 @@ class FaceTable(Sequence[Face], Generic[Face]):
             "score": np.frombuffer(score, np.float64),
             "points": np.frombuffer(counts, np.int8).reshape(size, 2),
             "keypoints": np.frombuffer(points, np.float32).reshape(size, 2, POINTS, 2),
+            "row": np.arange(size, dtype=np.int64),
         }
         return cls(model, sorted(codes, key=codes.__getitem__), columns, images)
 
@@ -144,6 +147,10 @@ class FaceTable(Sequence[Face], Generic[Face]):
             images.append(self.images[index])
         columns = {name: column[chosen] for name, column in self.columns.items()}
         return FaceTable(self.model, self.videos, columns, images)
+
+    def holds(self, text: str) -> bool:
+        """Whether any image path contains `text`, without decoding the paths."""
+        return text.encode() in self.images.buffer
 
     def relabelled(self, label: Label, suffix: str) -> "FaceTable[Face]":
         """The same faces as other videos: each video's id gains `suffix`, every face gets `label`."""

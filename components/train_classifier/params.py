@@ -69,6 +69,13 @@ class Params(BaseModel):
         description="Decode the train and validation crops once and keep them in memory when they fit in this many"
         " MiB (a process; at 64 px about 12 KiB a crop); otherwise, or with 0, each epoch decodes them again.",
     )
+    shuffle_buffer: int = Field(
+        10_000,
+        ge=1,
+        le=10_000_000,
+        description="When the crops are in tar shards and not cached (over cache_mb), each epoch reads the shards in a"
+        " fresh order, each front to back, through a shuffle buffer of this many faces (WebDataset's order).",
+    )
     max_train_faces: int | None = Field(
         None, ge=2, description="Train on a seeded subset of at most this many faces (quick runs); default: all."
     )

@@ -39,7 +39,7 @@ from tqdm import tqdm
 from deepfake.components.classifier.model import Aggregation, ModelConfig, build_network, load_pretrained
 from deepfake.components.classifier.scoring import eval_transform, load_face, video_probabilities
 from deepfake.components.contract import BASE_DIR_ENV, DEFAULT_BASE_DIR, TRAIN_COMMAND, ComponentKind, ContainerLayout
-from deepfake.components.face_crops import FaceCrops
+from deepfake.components.face_crops import MEMBER_SEPARATOR, FaceCrops
 from deepfake.components.face_table import SplitFaces
 from deepfake.components.faces.blending import SelfBlend
 from deepfake.components.faces.boxes import FaceBox
@@ -295,14 +295,51 @@ def batch_generator(seed: int, keys: Sequence[Key]) -> torch.Generator:
     return torch.Generator().manual_seed(int(np.random.SeedSequence(entropy).generate_state(1, np.uint64)[0]))
 
 
+class ShardShuffle:
+    """WebDataset's order, for crops in tar shards that are read from storage (not cached): each epoch the shards in
+    a fresh seeded order, each front to back in the order its crops are stored, through a shuffle buffer of `buffer`
+    faces. The loaders then read each shard within a window of `buffer` crops instead of at random across the whole
+    dataset: what FastFile (ranged reads of S3 objects) and the page cache serve well. A self-blended fake is read
+    with the real crop it is made from."""
+
+    def __init__(self, records: SplitFaces, buffer: int) -> None:
+        codes: dict[str, int] = {}
+        shards = np.fromiter(
+            (codes.setdefault(image.partition(MEMBER_SEPARATOR)[0], len(codes)) for image in records.images),
+            np.int64,
+            len(records),
+        )
+        stored = np.lexsort((records.columns["row"], shards))
+        self.shards = np.split(stored, np.flatnonzero(np.diff(shards[stored])) + 1)
+        self.buffer = buffer
+
+    def order(self, rng: random.Random) -> list[int]:
+        shards = list(range(len(self.shards)))
+        rng.shuffle(shards)
+        pool: list[int] = []
+        order: list[int] = []
+        for shard in shards:
+            for index in self.shards[shard].tolist():
+                if len(pool) < self.buffer:
+                    pool.append(index)
+                    continue
+                slot = rng.randrange(self.buffer)
+                order.append(pool[slot])
+                pool[slot] = index
+        rng.shuffle(pool)
+        return order + pool
+
+
 class TrainBatches(Sampler[list[Key]]):
-    """A fresh seeded shuffle each epoch, cut into this rank's equal share (padded by wrapping) and batched.
+    """A fresh seeded shuffle each epoch (or `shards`' order), cut into this rank's equal share (padded by wrapping)
+    and batched.
 
     A final batch of one face is dropped: BatchNorm cannot train on a single sample.
     """
 
-    def __init__(self, size: int, batch_size: int, seed: int, rank: Rank) -> None:
+    def __init__(self, size: int, batch_size: int, seed: int, rank: Rank, shards: ShardShuffle | None = None) -> None:
         self.size, self.batch_size, self.seed, self.rank = size, batch_size, seed, rank
+        self.shards = shards
         self.per_rank = math.ceil(size / rank.world_size)
         self.epoch = 1
 
@@ -314,12 +351,25 @@ class TrainBatches(Sampler[list[Key]]):
         return full + (remainder > 1)
 
     def __iter__(self) -> Iterator[list[Key]]:
-        order = list(range(self.size))
-        random.Random(f"train-classifier:{self.seed}:{self.epoch}").shuffle(order)
+        rng = random.Random(f"train-classifier:{self.seed}:{self.epoch}")
+        if self.shards is None:
+            order = list(range(self.size))
+            rng.shuffle(order)
+        else:
+            order = self.shards.order(rng)
         order += order[: self.per_rank * self.rank.world_size - self.size]
         share = order[self.rank.rank :: self.rank.world_size]
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             yield [(self.epoch, index) for index in share[start : start + self.batch_size]]
+
+
+def crop_reading(cached: bool, shards: ShardShuffle | None, params: Params) -> str:
+    if cached:
+        return "decoded once, in memory"
+    read = f"decoded each epoch (over cache_mb {params.cache_mb})"
+    if shards is None:
+        return read
+    return f"{read}, {len(shards.shards)} shards read front to back through a buffer of {shards.buffer} faces"
 
 
 def eval_batches(size: int, batch_size: int, rank: Rank) -> list[list[Key]]:
@@ -602,13 +652,15 @@ def fit(
         model = DistributedDataParallel(network, device_ids=[device.index] if device.type == "cuda" else None)
 
     workers = default_workers(rank) if params.num_workers is None else params.num_workers
-    batches = TrainBatches(len(data.train), params.batch_size, params.seed, rank)
+    cache = decoded_crops(data.root, chain(data.train.images, data.validation.images), params.cache_mb * 2**20)
+    streamed = cache is None and data.train.holds(MEMBER_SEPARATOR)
+    shards = ShardShuffle(data.train, params.shuffle_buffer) if streamed else None
+    batches = TrainBatches(len(data.train), params.batch_size, params.seed, rank, shards)
     if len(batches) == 0:
         raise ValueError(
             f"the train split has {len(data.train)} faces, too few for one batch of 2 on each of {rank.world_size} "
             "processes: add faces"
         )
-    cache = decoded_crops(data.root, chain(data.train.images, data.validation.images), params.cache_mb * 2**20)
     train_set = FaceImages(
         data.root,
         data.train,
@@ -662,7 +714,7 @@ def fit(
             workers,
             len(data.train),
             len(data.validation),
-            "decoded once, in memory" if cache is not None else f"decoded each epoch: over cache_mb {params.cache_mb}",
+            crop_reading(cache is not None, shards, params),
             steps,
             pos_weight.item(),
         )

@@ -2,6 +2,7 @@ import json
 import logging
 import math
 import os
+import random
 import re
 import shutil
 import signal
@@ -19,6 +20,7 @@ from PIL import Image
 from deepfake.components.classifier.model import CONFIG_FILE, WEIGHTS_FILE, ModelConfig, build_network, load_model
 from deepfake.components.classifier.scoring import eval_transform, predict_probabilities
 from deepfake.components.context import RunContext
+from deepfake.components.extract_faces.shards import ShardWriter
 from deepfake.components.face_table import FaceTable
 from deepfake.components.manifests import FaceRecord, LabelledFace, read_jsonl, write_jsonl
 from deepfake.components.runtime import main
@@ -29,6 +31,7 @@ from deepfake.components.train_classifier.training import (
     CHECKPOINT_FILE,
     FaceImages,
     Rank,
+    ShardShuffle,
     TrainBatches,
     needs_launcher,
     processes_per_host,
@@ -418,6 +421,64 @@ def test_batches_split_an_epoch_evenly_across_ranks_and_reshuffle_each_epoch() -
     single.set_epoch(2)
     assert [index for batch in single for _, index in batch] != first
     assert all(epoch == 2 for batch in single for epoch, _ in batch)
+
+
+@pytest.fixture(scope="module")
+def sharded(dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The dataset with its crops packed five to a tar shard, as extract-faces' shard_size packs them."""
+    root = tmp_path_factory.mktemp("sharded")
+    shutil.copytree(dataset / "faces", root / "faces")
+    (root / "splits").mkdir()
+    packed: list[LabelledFace] = []
+    with ShardWriter(root / "faces", "algo-1", 5) as shards:
+        for split in ("train", "validation", "test"):
+            rows = [shards.add(face) for face in read_jsonl(dataset / "splits" / f"{split}.jsonl", LabelledFace)]
+            write_jsonl(root / "splits" / f"{split}.jsonl", rows)
+            packed += rows
+    write_jsonl(root / "faces" / "faces.jsonl", packed)
+    shutil.copy(dataset / "splits" / "counts.json", root / "splits")
+    shutil.rmtree(root / "faces" / "faces")
+    return root
+
+
+def test_uncached_shards_are_read_front_to_back_through_a_shuffle_buffer(sharded: Path) -> None:
+    records = training.with_self_blends(FaceTable.read(sharded / "splits" / "train.jsonl"), "both")
+    shard_of = [image.partition("#")[0] for image in records.images]
+    rows = records.columns["row"]
+
+    def order(buffer: int, epoch: int = 1) -> list[int]:
+        return ShardShuffle(records, buffer).order(random.Random(f"seed:{epoch}"))
+
+    stream = order(1)
+    assert sorted(stream) == list(range(len(records)))
+    runs = [
+        shard
+        for position, shard in enumerate(shard_of[index] for index in stream)
+        if position == 0 or shard != shard_of[stream[position - 1]]
+    ]
+    assert len(runs) == len(set(shard_of)) == 7, "without a buffer each shard is read in one go"
+    assert runs != sorted(runs), "the shards come in a shuffled order"
+    for shard in set(shard_of):
+        stored = [int(rows[index]) for index in stream if shard_of[index] == shard]
+        assert stored == sorted(stored), f"{shard} is read front to back"
+    blends = [position for position, index in enumerate(stream) if records.video_id(index).endswith(training.BLENDED)]
+    assert blends and all(
+        records.images[stream[position]] == records.images[stream[position - 1]] for position in blends
+    ), "a self-blended fake is read right after the real crop it is made from"
+    buffered = order(8)
+    assert sorted(buffered) == list(range(len(records))) and buffered != stream
+    position = {index: read for read, index in enumerate(stream)}
+    assert all(position[index] <= taken + 8 - 1 for taken, index in enumerate(buffered)), "only what was read"
+    assert buffered == order(8) and buffered != order(8, epoch=2), "fixed for a seed, fresh each epoch"
+
+
+def test_training_on_uncached_shards_reads_them_in_shard_order(sharded: Path, tmp_path: Path) -> None:
+    base = prepare_job(tmp_path, sharded, {**HYPERPARAMETERS, "epochs": "1", "cache_mb": "0", "shuffle_buffer": "6"})
+    with pytest.MonkeyPatch.context() as patch:
+        code, messages = train_in_process(base, patch)
+    assert code == 0, failure(base)
+    assert any("7 shards read front to back through a buffer of 6 faces" in message for message in messages)
+    assert (base / "model" / WEIGHTS_FILE).is_file()
 
 
 def test_augmentations_depend_only_on_seed_epoch_and_faces_not_on_loader_workers(dataset: Path) -> None:
