@@ -186,6 +186,14 @@ def iter_jsonl_lines(path: Path, model: type[Row]) -> Iterator[tuple[int, int, R
             yield start, len(line.rstrip(b"\r\n")), row
 
 
+def read_rows_at(path: Path, places: Iterable[tuple[int, int]], model: type[Row]) -> Iterator[Row]:
+    """The rows at (byte offset, length) places `iter_jsonl_lines` gave, read again one at a time: what a stage
+    keeps of a long manifest is where its rows are, not the rows."""
+    with path.open("rb") as handle:
+        for offset, length in places:
+            yield model.model_validate_json(os.pread(handle.fileno(), length, offset))
+
+
 def iter_jsonl(path: Path, model: type[Row]) -> Iterator[Row]:
     """The rows one at a time: what a stage uses when a manifest may not fit in memory."""
     return (row for _, _, row in iter_jsonl_lines(path, model))

@@ -11,8 +11,10 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
+from dataclasses import dataclass
+from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Literal
@@ -44,13 +46,26 @@ from deepfake.components.manifests import (
     RejectedVideo,
     VideoRecord,
     iter_jsonl,
-    read_jsonl,
+    iter_jsonl_lines,
+    read_rows_at,
     safe_relative_path,
     write_json,
 )
+from deepfake.components.pools import QUEUED_PER_WORKER, bounded
 
 log = logging.getLogger(__name__)
 REASONS_SHOWN = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A manifest video as a host's share holds it (~250 bytes, not a VideoRecord's ~1.5 KB): its id and path, and
+    where its row is, to read it again when its turn comes."""
+
+    id: str
+    path: str
+    offset: int
+    length: int
 
 
 class Params(BaseModel):
@@ -83,13 +98,13 @@ class Params(BaseModel):
 
 def run(params: Params, ctx: RunContext) -> None:
     forbid_dns()  # MediaPipe's usage logging must not resolve its host; the worker processes inherit this
-    manifest = read_jsonl(ctx.inputs["manifest"] / "videos.jsonl", VideoRecord)
+    manifest = ctx.inputs["manifest"] / "videos.jsonl"
     videos_root, output = ctx.inputs["videos"], ctx.outputs["faces"]
     share = shard(manifest, videos_root, ctx, params.input_distribution)
     settings = ExtractionSettings(**params.model_dump(include=set(ExtractionSettings.model_fields)))
     for leftover in output.rglob(".*.tmp"):
         leftover.unlink()
-    todo = [record for record in share if not part_path(output, record.id).is_file()]
+    todo = [video for video in share if not part_path(output, video.id).is_file()]
     log.info(
         "host %s (%d of %d): %d videos in this share, %d already done, %d to extract",
         ctx.current_host,
@@ -104,56 +119,61 @@ def run(params: Params, ctx: RunContext) -> None:
         _remove_packed(output, output / f"faces{suffix}.jsonl")  # a finished run stopped while tidying up
         return
     started = time.perf_counter()
-    for _ in _extract_all(todo, videos_root, output, settings, params.workers or os.cpu_count() or 1):
+    records = read_rows_at(manifest, ((listed.offset, listed.length) for listed in todo), VideoRecord)
+    for _ in _extract_all(records, len(todo), videos_root, output, settings, params.workers or os.cpu_count() or 1):
         pass  # each worker saved its video's part file
     _write_dataset(output, share, ctx, time.perf_counter() - started, params.shard_size)
 
 
-def shard(manifest: list[VideoRecord], videos_root: Path, ctx: RunContext, distribution: str) -> list[VideoRecord]:
-    """This host's videos. With ShardedByS3Key, SageMaker already gave each host only its files."""
-    ordered = sorted(manifest, key=lambda record: record.id)
+def shard(manifest: Path, videos_root: Path, ctx: RunContext, distribution: str) -> list[Listed]:
+    """This host's videos, by id. With ShardedByS3Key, SageMaker already gave each host only its files."""
+    listed = sorted(
+        (Listed(row.id, row.path, offset, length) for offset, length, row in iter_jsonl_lines(manifest, VideoRecord)),
+        key=lambda video: video.id,
+    )
     if distribution == "ShardedByS3Key":
-        return [record for record in ordered if _present(videos_root, record)]
-    return ordered[ctx.host_index :: ctx.num_hosts]
+        return [video for video in listed if _present(videos_root, video.path)]
+    return listed[ctx.host_index :: ctx.num_hosts]
 
 
-def _present(root: Path, record: VideoRecord) -> bool:
+def _present(root: Path, path: str) -> bool:
     try:
-        resolve_inside(root, safe_relative_path(root, record.path))
+        resolve_inside(root, safe_relative_path(root, path))
     except ValueError:
         return False
     return True
 
 
-def _extract_all(todo: list[VideoRecord], root: Path, output: Path, settings: ExtractionSettings, workers: int):
+def _extract_all(
+    records: Iterable[VideoRecord], total: int, root: Path, output: Path, settings: ExtractionSettings, workers: int
+) -> Iterator[str]:
+    """The id of each video done, in the order they finish, the videos read from the manifest as workers free up."""
     interactive = sys.stderr.isatty()
-    progress = tqdm(total=len(todo), unit="video", desc="extract-faces", disable=not interactive)
-    workers = min(workers, len(todo)) or 1
-    report_every = max(1, len(todo) // 10)
+    progress = tqdm(total=total, unit="video", desc="extract-faces", disable=not interactive)
+    workers = min(workers, total) or 1
+    report_every = max(1, total // 10)
     try:
         if workers == 1:
             _init_worker(settings.min_score)
-            outcomes = (_work(record, root, output, settings) for record in todo)
-            yield from _tracked(outcomes, progress, report_every, len(todo))
+            yield from _tracked((_work(record, root, output, settings) for record in records), progress, report_every)
             return
         with ProcessPoolExecutor(
             workers, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(settings.min_score,)
         ) as pool:
-            futures = [pool.submit(_work, record, root, output, settings) for record in todo]
-            yield from _tracked(
-                (future.result() for future in as_completed(futures)), progress, report_every, len(todo)
-            )
+            work = partial(_work, root=root, output=output, settings=settings)
+            done = (video_id for _, video_id in bounded(pool, work, records, workers * QUEUED_PER_WORKER))
+            yield from _tracked(done, progress, report_every)
     finally:
         progress.close()
 
 
-def _tracked(outcomes: Iterable[VideoResult], progress: tqdm, report_every: int, total: int) -> Iterator[VideoResult]:
+def _tracked(outcomes: Iterable[str], progress: tqdm, report_every: int) -> Iterator[str]:
     """A progress bar on a terminal; a log line every tenth of the work otherwise (logs are read line by line)."""
-    for done, result in enumerate(outcomes, start=1):
+    for done, video_id in enumerate(outcomes, start=1):
         progress.update()
-        if progress.disable and (done % report_every == 0 or done == total):
-            log.info("extracted %d/%d videos", done, total)
-        yield result
+        if progress.disable and (done % report_every == 0 or done == progress.total):
+            log.info("extracted %d/%d videos", done, progress.total)
+        yield video_id
 
 
 _DETECTOR: FaceDetector | None = None
@@ -168,7 +188,8 @@ def _init_worker(min_score: float) -> None:
         _PROBER = Prober()
 
 
-def _work(record: VideoRecord, root: Path, output: Path, settings: ExtractionSettings) -> VideoResult:
+def _work(record: VideoRecord, root: Path, output: Path, settings: ExtractionSettings) -> str:
+    """Extracts one video into its part file; returns only its id (results stay on disk, not in the queue)."""
     assert _DETECTOR is not None and _PROBER is not None
     try:
         video = safe_relative_path(root, record.path)
@@ -178,7 +199,7 @@ def _work(record: VideoRecord, root: Path, output: Path, settings: ExtractionSet
     else:
         result = extract_video(record, video, output, settings, _DETECTOR, _PROBER)
     save_result(output, result)
-    return result
+    return record.id
 
 
 def _remove_packed(output: Path, manifest: Path) -> None:
@@ -191,7 +212,7 @@ def _load_part(output: Path, video_id: str) -> VideoResult:
     return VideoResult.model_validate_json(part_path(output, video_id).read_text())
 
 
-def _write_dataset(output: Path, share: list[VideoRecord], ctx: RunContext, elapsed: float, shard_size: int) -> None:
+def _write_dataset(output: Path, share: list[Listed], ctx: RunContext, elapsed: float, shard_size: int) -> None:
     """The host's manifests, streamed from the part files one video at a time in share order (and its crops packed
     into shards as they go, with `shard_size`)."""
     suffix = "" if ctx.num_hosts == 1 else f"-{ctx.current_host}"
@@ -202,8 +223,8 @@ def _write_dataset(output: Path, share: list[VideoRecord], ctx: RunContext, elap
         JsonlWriter(output / f"rejected{suffix}.jsonl") as bad,
         shards or nullcontext(),
     ):
-        for record in share:
-            result = _load_part(output, record.id)
+        for video in share:
+            result = _load_part(output, video.id)
             sampled += result.frames_sampled
             for face in result.faces:
                 faces.row(shards.add(face) if shards else face)
@@ -236,7 +257,7 @@ def _write_dataset(output: Path, share: list[VideoRecord], ctx: RunContext, elap
 
 COMPONENT = Component(
     name="extract-faces",
-    version="2.3.0",
+    version="2.3.1",
     kind=ComponentKind.PROCESSING,
     image="deepfake/extract-faces",
     description=__doc__.split("\n")[0],

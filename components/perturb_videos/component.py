@@ -9,7 +9,7 @@ extract-faces reads that manifest like any other. A re-run skips the copies alre
 import logging
 import os
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -36,6 +36,7 @@ from deepfake.components.manifests import (
     write_json,
     write_jsonl,
 )
+from deepfake.components.pools import QUEUED_PER_WORKER, bounded
 
 log = logging.getLogger(__name__)
 PerturbationName = Literal["crf23", "crf32", "crf40", "half", "blur"]
@@ -188,17 +189,17 @@ def _perturb_all(jobs: list[Job], workers: int) -> Iterator[tuple[Job, VideoReco
     if min(workers, len(jobs)) <= 1:
         yield from ((job, perturb(job)) for job in jobs)
         return
-    with ProcessPoolExecutor(min(workers, len(jobs))) as pool:
-        futures = {pool.submit(perturb, job): job for job in jobs}
-        for done, future in enumerate(as_completed(futures), start=1):
+    workers = min(workers, len(jobs))
+    with ProcessPoolExecutor(workers) as pool:
+        for done, (job, outcome) in enumerate(bounded(pool, perturb, jobs, workers * QUEUED_PER_WORKER), start=1):
             if done % max(1, len(jobs) // 10) == 0:
                 log.info("perturbed %d/%d", done, len(jobs))
-            yield futures[future], future.result()
+            yield job, outcome
 
 
 COMPONENT = Component(
     name="perturb-videos",
-    version="1.0.1",
+    version="1.0.2",
     kind=ComponentKind.PROCESSING,
     image="deepfake/perturb-videos",
     description=__doc__.split("\n")[0],
