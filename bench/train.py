@@ -1,10 +1,12 @@
 """Training throughput with the real data path ÷ with tensors already in memory (goal ≥ 0.90).
 
     .venv/bin/python -m bench.train [--architecture resnet18] [--size 64] [--faces 512] [--workers N]
+                                    [--no-cache] [--shard-size N]
 
 The same model, batch size and steps; the only difference is where the batches come from: the component's
 FaceImages dataset through its DataLoader as train-classifier runs them (crops decoded once into memory, or with
---no-cache decoded each time; per-face augmentations, then the batch-level degradations and normalisation, all in
+--no-cache decoded each time, from loose JPEGs or, with --shard-size, from tar shards read front to back through
+the shuffle buffer; per-face augmentations, then the batch-level degradations and normalisation, all in
 the loader workers), or a pre-built tensor. A ratio near 1 means
 loading hides behind compute. The two alternate for `--rounds` rounds and the median ratio is the result: this
 machine's CPU speed drifts by 2x within a minute, so a single pair is not evidence.
@@ -22,6 +24,7 @@ from PIL import Image
 from torch.nn import functional
 
 from deepfake.components.classifier.model import ModelConfig, build_network
+from deepfake.components.extract_faces.shards import ShardWriter
 from deepfake.components.face_table import FaceTable
 from deepfake.components.manifests import LabelledFace
 from deepfake.components.train_classifier.params import Params
@@ -29,6 +32,7 @@ from deepfake.components.train_classifier.training import (
     BatchTransform,
     FaceImages,
     Rank,
+    ShardShuffle,
     TrainBatches,
     _loader,
     decoded_crops,
@@ -64,6 +68,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=default_workers(Rank()))
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--no-cache", action="store_true", help="decode the JPEGs each epoch (cache_mb 0)")
+    parser.add_argument("--shard-size", type=int, default=0, help="pack the crops into tar shards of this many")
     args = parser.parse_args()
     config = ModelConfig(architecture=args.architecture, image_size=args.size, version="bench")
     steps = args.faces // args.batch
@@ -84,14 +89,18 @@ def main() -> None:
                     group=f"v{index}",
                 )
             )
+        if args.shard_size:
+            with ShardWriter(root, "algo-1", args.shard_size) as shards:
+                records = [shards.add(record) for record in records]
         budget = 0 if args.no_cache else Params().cache_mb * 2**20
         table = FaceTable.from_rows(records, LabelledFace)
         cache = decoded_crops(root, table.images, budget)
+        order = ShardShuffle(table, Params().shuffle_buffer) if cache is None and args.shard_size else None
         dataset = FaceImages(
             root, table, train_transform(config), args.size, 0, cache, BatchTransform(config, Params().robustness)
         )
         loader = _loader(
-            dataset, TrainBatches(len(records), args.batch, 0, Rank()), args.workers, 0, torch.device("cpu")
+            dataset, TrainBatches(len(records), args.batch, 0, Rank(), order), args.workers, 0, torch.device("cpu")
         )
         memory = [
             (torch.randn(args.batch, 3, args.size, args.size), torch.randint(0, 2, (args.batch,)).float())
@@ -106,7 +115,8 @@ def main() -> None:
             pairs.append((in_memory, real))
     print(
         f"{args.architecture} at {args.size} px, batch {args.batch}, {steps} steps, {args.workers} loader workers,"
-        f" crops {'decoded each time' if cache is None else 'in memory'}, {torch.get_num_threads()} torch threads"
+        f" crops {'in memory' if cache is not None else 'decoded each time'}"
+        f"{f' from shards of {args.shard_size}' if args.shard_size else ''}, {torch.get_num_threads()} torch threads"
     )
     for in_memory, real in pairs:
         print(f"  in-memory {in_memory:6.1f} images/s   real DataLoader {real:6.1f} images/s   {real / in_memory:.3f}")
