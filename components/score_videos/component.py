@@ -6,7 +6,6 @@ faces gets no guess: it is UNSCORABLE, with extract-faces' reason.
 """
 
 import logging
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
@@ -31,7 +30,6 @@ from deepfake.components.manifests import (
 )
 from deepfake.components.score_videos.report import SUMMARY_FILE, summary_document, write_summary
 from deepfake.components.score_videos.verdicts import UNSCORABLE, VIDEO_VERDICTS, Verdict, write_verdicts
-from deepfake.components.serve.schema import FrameScore
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +89,7 @@ def run(params: Params, ctx: RunContext) -> None:
 
 def check_faces_belong(videos: Sequence[VideoRecord], faces: FaceTable[FaceRecord]) -> None:
     """Faces of videos the manifest does not list mean the two inputs come from different runs."""
-    unknown = sorted(set(faces.video_ids()) - {video.id for video in videos})
+    unknown = sorted({video_id for video_id, *_ in faces.videos} - {video.id for video in videos})
     if unknown:
         raise ScoringError(
             f"input 'faces' holds faces of {len(unknown)} video(s) that input 'manifest' does not list (first:"
@@ -122,20 +120,20 @@ def extraction_reasons(faces_dir: Path) -> dict[str, str]:
 
 def judge(
     videos: Sequence[VideoRecord],
-    faces: Sequence[FaceRecord],
+    faces: FaceTable[FaceRecord],
     probabilities: np.ndarray,
     reasons: Mapping[str, str],
     aggregation: Aggregation,
     threshold: float,
     min_faces: int,
 ) -> list[Verdict]:
-    """One verdict a manifest video, sorted by id; the label is decided on the unrounded probability."""
-    scores: dict[str, list[FrameScore]] = defaultdict(list)
-    for face, probability in zip(faces, probabilities, strict=True):
-        scores[face.video_id].append(face_score(face, probability))
+    """One verdict a manifest video, sorted by id; the label is decided on the unrounded probability. A video's
+    faces become scores only while it is judged: a DFDC-sized batch has millions of faces."""
+    ranges = video_ranges(faces)
     verdicts = []
     for video in sorted(videos, key=lambda record: record.id):
-        found = scores.get(video.id, [])
+        start, end = ranges.get(video.id, (0, 0))
+        found = [face_score(faces[index], probabilities[index]) for index in range(start, end)]
         common = {"video_id": video.id, "path": video.path, "aggregation": aggregation, "threshold": threshold}
         if len(found) >= min_faces:
             probability, people = score_people(found, aggregation, threshold)
@@ -161,9 +159,20 @@ def judge(
     return verdicts
 
 
+def video_ranges(faces: FaceTable[FaceRecord]) -> dict[str, tuple[int, int]]:
+    """Each video's rows (start, end): a FaceDataset as read holds a video's faces together."""
+    codes = faces.columns["video"]
+    starts = np.flatnonzero(np.diff(codes, prepend=-1)).tolist()
+    ends = [*starts[1:], len(codes)][: len(starts)]
+    ranges = {faces.video_id(start): (start, end) for start, end in zip(starts, ends, strict=True)}
+    if len(ranges) != len(starts):
+        raise ValueError("a video's faces are not together: read the FaceDataset with FaceTable.read_dataset")
+    return ranges
+
+
 COMPONENT = Component(
     name="score-videos",
-    version="2.1.0",
+    version="2.1.1",
     kind=ComponentKind.PROCESSING,
     image="deepfake/score-videos",
     description=__doc__.splitlines()[0],

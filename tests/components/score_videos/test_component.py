@@ -10,9 +10,10 @@ from PIL import Image
 
 from deepfake.components.artifacts import pack_archive
 from deepfake.components.classifier.model import ModelConfig, save_model
+from deepfake.components.face_table import FaceTable
 from deepfake.components.manifests import FaceRecord, RejectedVideo, VideoRecord, write_jsonl
 from deepfake.components.runtime import main
-from deepfake.components.score_videos.component import COMPONENT
+from deepfake.components.score_videos.component import COMPONENT, video_ranges
 from tests.support.models import BRIGHT, DARK, brightness_network, broken_model_archive
 
 # Grey levels of each video's faces; the brightness model scores DARK about 0.15 and BRIGHT about 0.99.
@@ -235,3 +236,23 @@ def test_without_any_face_every_video_is_unscorable_and_nothing_is_guessed(base:
     assert rows["real-0"]["reason"] == "no faces in input 'faces': extract-faces did not process this video"
     assert summary(base)["counts"] == {"REAL": 0, "FAKE": 0, "UNSCORABLE": 5}
     assert summary(base)["fake_share"] == 0.0
+
+
+def test_each_videos_faces_are_found_as_one_range_and_scattered_faces_are_refused() -> None:
+    def face(video: str, frame: int) -> FaceRecord:
+        return FaceRecord(
+            video_id=video,
+            frame_index=frame,
+            image=f"{video}/{frame}.jpg",
+            box=(0, 0, 8, 8),
+            score=0.9,
+            label=None,
+            group=video,
+        )
+
+    together = FaceTable.from_rows([face("a", 0), face("a", 1), face("b", 0), face("c", 0), face("c", 1)], FaceRecord)
+    assert video_ranges(together) == {"a": (0, 2), "b": (2, 3), "c": (3, 5)}
+    assert video_ranges(FaceTable.from_rows([], FaceRecord)) == {}
+    scattered = FaceTable.from_rows([face("a", 0), face("b", 0), face("a", 1)], FaceRecord)
+    with pytest.raises(ValueError, match="faces are not together"):
+        video_ranges(scattered)
