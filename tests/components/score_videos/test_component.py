@@ -26,6 +26,18 @@ FACES = {
 NO_FACE_REASON = "no face found in any of the 3 sampled frames"
 
 
+def face_row(video: str, frame: int) -> FaceRecord:
+    return FaceRecord(
+        video_id=video,
+        frame_index=frame,
+        image=f"faces/{video}/{frame:06d}.jpg",
+        box=(0, 0, 32, 32),
+        score=0.9,
+        label=None,
+        group=video,
+    )
+
+
 def record(video: str) -> VideoRecord:
     return VideoRecord(
         id=video,
@@ -80,15 +92,7 @@ def base(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, packed: Packer) -> Pat
     rows = []
     for video, levels in FACES.items():
         for frame, level in enumerate(levels):
-            row = FaceRecord(
-                video_id=video,
-                frame_index=frame,
-                image=f"faces/{video}/{frame:06d}.jpg",
-                box=(0, 0, 32, 32),
-                score=0.9,
-                label=None,
-                group=video,
-            )
+            row = face_row(video, frame)
             (faces / row.image).parent.mkdir(parents=True, exist_ok=True)
             Image.fromarray(np.full((32, 32, 3), level, dtype=np.uint8)).save(faces / row.image, quality=95)
             rows.append(row)
@@ -239,20 +243,10 @@ def test_without_any_face_every_video_is_unscorable_and_nothing_is_guessed(base:
 
 
 def test_each_videos_faces_are_found_as_one_range_and_scattered_faces_are_refused() -> None:
-    def face(video: str, frame: int) -> FaceRecord:
-        return FaceRecord(
-            video_id=video,
-            frame_index=frame,
-            image=f"{video}/{frame}.jpg",
-            box=(0, 0, 8, 8),
-            score=0.9,
-            label=None,
-            group=video,
-        )
-
-    together = FaceTable.from_rows([face("a", 0), face("a", 1), face("b", 0), face("c", 0), face("c", 1)], FaceRecord)
+    rows = [face_row("a", 0), face_row("a", 1), face_row("b", 0), face_row("c", 0), face_row("c", 1)]
+    together = FaceTable.from_rows(rows, FaceRecord)
     assert video_ranges(together) == {"a": (0, 2), "b": (2, 3), "c": (3, 5)}
     assert video_ranges(FaceTable.from_rows([], FaceRecord)) == {}
-    scattered = FaceTable.from_rows([face("a", 0), face("b", 0), face("a", 1)], FaceRecord)
+    scattered = FaceTable.from_rows([face_row("a", 0), face_row("b", 0), face_row("a", 1)], FaceRecord)
     with pytest.raises(ValueError, match="faces are not together"):
         video_ranges(scattered)
