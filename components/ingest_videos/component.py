@@ -36,6 +36,7 @@ from deepfake.components.manifests import (
     write_json,
     write_jsonl,
 )
+from deepfake.components.pools import QUEUED_PER_WORKER, bounded
 
 log = logging.getLogger(__name__)
 REASONS_IN_FAILURE = 3
@@ -95,14 +96,14 @@ def run(params: Params, ctx: RunContext) -> None:
     kept = candidates[: params.max_videos] if params.max_videos else candidates
     records = []
     workers = params.workers or os.cpu_count() or 1
-    results = probe_all([candidate.path for candidate in kept], workers, params.max_frame_pixels)
-    for done, (candidate, result) in enumerate(zip(kept, results, strict=True), start=1):
+    for done, (candidate, result) in enumerate(probe_all(kept, workers, params.max_frame_pixels), start=1):
         if done % PROGRESS_EVERY == 0:
             log.info("probed %d of %d videos", done, len(kept))
         if isinstance(result, str):
             rejected.append(RejectedVideo(path=candidate.entry.path, reason=result))
         else:
             records.append(to_record(candidate, result, dataset_format))
+    records.sort(key=lambda record: record.id)
     rejected.sort(key=lambda row: (row.path, row.reason))
     write_jsonl(out / "videos.jsonl", records)
     write_jsonl(out / "rejected.jsonl", rejected)
@@ -141,22 +142,25 @@ def check_paths(root: Path, listing: Listing) -> tuple[list[Candidate], list[Rej
     return candidates, rejected
 
 
-def probe_all(paths: list[Path], workers: int, max_frame_pixels: int) -> Iterator[VideoProbe | str]:
-    """Each path's probe or rejection reason, in order; `workers` threads, each with its own probing process."""
+def probe_all(
+    candidates: list[Candidate], workers: int, max_frame_pixels: int
+) -> Iterator[tuple[Candidate, VideoProbe | str]]:
+    """Each candidate with its probe or rejection reason, as they finish; `workers` threads, each with its own
+    probing process, fed through a short queue (not one future a video of a DFDC-sized listing at once)."""
     probers: Queue[Prober] = Queue()
 
-    def probe_one(path: Path) -> VideoProbe | str:
+    def probe_one(candidate: Candidate) -> VideoProbe | str:
         prober = probers.get()
         try:
-            return probe_file(path, prober, max_frame_pixels)
+            return probe_file(candidate.path, prober, max_frame_pixels)
         finally:
             probers.put(prober)
 
     with ExitStack() as stack:
-        for _ in range(min(workers, len(paths)) or 1):
+        for _ in range(min(workers, len(candidates)) or 1):
             probers.put(stack.enter_context(Prober()))
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            yield from pool.map(probe_one, paths)
+            yield from bounded(pool, probe_one, candidates, workers * QUEUED_PER_WORKER)
 
 
 def probe_file(path: Path, prober: Prober, max_frame_pixels: int) -> VideoProbe | str:
@@ -225,7 +229,7 @@ def summarise(
 
 COMPONENT = Component(
     name="ingest-videos",
-    version="1.3.0",
+    version="1.3.1",
     kind=ComponentKind.PROCESSING,
     image="deepfake/ingest-videos",
     description=__doc__,
