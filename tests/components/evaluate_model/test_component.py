@@ -12,6 +12,7 @@ from deepfake.components.evaluate_model.component import COMPONENT, EvaluationEr
 from deepfake.components.evaluate_model.metrics import SCALAR_METRICS
 from deepfake.components.manifests import FaceRecord, write_jsonl
 from deepfake.components.runtime import main
+from tests.support.faces import face_row
 from tests.support.models import BRIGHT, DARK, brightness_network, broken_model_archive
 
 # Per video: label and the grey level of each face. fake-2 has one bright face among dark ones, so the mean of its
@@ -28,15 +29,7 @@ METRIC_KEYS = {*SCALAR_METRICS, "confusion_matrix", "receiver_operating_characte
 
 
 def face(video: str, label: int, frame: int) -> FaceRecord:
-    return FaceRecord(
-        video_id=video,
-        frame_index=frame,
-        image=f"faces/{video}/{frame:05d}.jpg",
-        box=(0, 0, 32, 32),
-        score=0.9,
-        label=label,
-        group=video.replace("fake", "real"),
-    )
+    return face_row(video, frame, label, group=video.replace("fake", "real"))
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ from deepfake.components.face_table import FaceTable
 from deepfake.components.manifests import FaceRecord, RejectedVideo, VideoRecord, write_jsonl
 from deepfake.components.runtime import main
 from deepfake.components.score_videos.component import COMPONENT, video_ranges
+from tests.support.faces import face_row
 from tests.support.models import BRIGHT, DARK, brightness_network, broken_model_archive
 
 # Grey levels of each video's faces; the brightness model scores DARK about 0.15 and BRIGHT about 0.99.
@@ -24,18 +25,6 @@ FACES = {
     "one-face": [BRIGHT],
 }
 NO_FACE_REASON = "no face found in any of the 3 sampled frames"
-
-
-def face_row(video: str, frame: int) -> FaceRecord:
-    return FaceRecord(
-        video_id=video,
-        frame_index=frame,
-        image=f"faces/{video}/{frame:06d}.jpg",
-        box=(0, 0, 32, 32),
-        score=0.9,
-        label=None,
-        group=video,
-    )
 
 
 def record(video: str) -> VideoRecord:
@@ -201,7 +190,7 @@ def test_faces_of_videos_the_manifest_does_not_list_are_refused(base: Path) -> N
 
 
 def test_a_missing_crop_fails_before_scoring(base: Path) -> None:
-    (base / "processing/input/faces/faces/mixed/000001.jpg").unlink()
+    (base / "processing/input/faces/faces/mixed/00001.jpg").unlink()
     assert main(COMPONENT, []) == 1
     assert "1 of 10 face images named in faces.jsonl are missing from input 'faces' (first: faces/mixed" in (
         failure(base)

@@ -14,21 +14,13 @@ from deepfake.components.manifests import SPLITS, FaceRecord, Split, read_jsonl,
 from deepfake.components.runtime import main
 from deepfake.components.split_dataset.component import COMPONENT, Params, SplitError, SplitPlan, Survey
 from deepfake.components.split_dataset.component import plan_splits as plan_survey
+from tests.support.faces import face_row
 
 PROPERTY_SETTINGS = settings(max_examples=60, deadline=None)
 
 
 def face(video: str, label: int, group: str, frame: int = 0, source_split: Split | None = None) -> FaceRecord:
-    return FaceRecord(
-        video_id=video,
-        frame_index=frame,
-        image=f"faces/{video}/{frame:05d}.jpg",
-        box=(10, 20, 64, 64),
-        score=0.9,
-        label=label,
-        group=group,
-        source_split=source_split,
-    )
+    return face_row(video, frame, label, group, source_split)
 
 
 def group_rows(
