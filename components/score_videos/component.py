@@ -6,7 +6,7 @@ faces gets no guess: it is UNSCORABLE, with extract-faces' reason.
 """
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -26,9 +26,10 @@ from deepfake.components.manifests import (
     FaceRecord,
     RejectedVideo,
     VideoRecord,
+    iter_jsonl,
     read_jsonl,
 )
-from deepfake.components.score_videos.report import SUMMARY_FILE, summary_document, write_summary
+from deepfake.components.score_videos.report import SUMMARY_FILE, Tally, summary_document, write_summary
 from deepfake.components.score_videos.verdicts import UNSCORABLE, VIDEO_VERDICTS, Verdict, write_verdicts
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,8 @@ class Params(BaseModel):
 
 def run(params: Params, ctx: RunContext) -> None:
     manifest, faces_dir = ctx.inputs["manifest"], ctx.inputs["faces"]
-    videos = read_jsonl(manifest / "videos.jsonl", VideoRecord)
+    # (id, path) alone, sorted: a DFDC-sized manifest's full records would be most of the stage's memory.
+    videos = sorted((video.id, video.path) for video in iter_jsonl(manifest / "videos.jsonl", VideoRecord))
     not_ingested = read_jsonl(manifest / "rejected.jsonl", RejectedVideo)
     faces = FaceTable.read_dataset(faces_dir)
     check_faces_belong(videos, faces)
@@ -80,16 +82,17 @@ def run(params: Params, ctx: RunContext) -> None:
     probabilities = score_crops(network, config, crops, faces.images, params.batch_size)
     reasons = extraction_reasons(faces_dir)
     verdicts = judge(videos, faces, probabilities, reasons, aggregation, threshold, params.min_faces)
-    write_verdicts(ctx.outputs["verdicts"], verdicts)
+    tally = Tally()
+    write_verdicts(ctx.outputs["verdicts"], tally.counted(verdicts))
     settings = {"aggregation": aggregation, "threshold": threshold, "min_faces": params.min_faces}
-    document = summary_document(verdicts, not_ingested, config, settings)
-    write_summary(ctx.outputs["summary"], document, verdicts, not_ingested)
+    document = summary_document(tally, not_ingested, config, settings)
+    write_summary(ctx.outputs["summary"], document, tally, not_ingested)
     log.info("verdicts: %s; %d file(s) not ingested", document["counts"], len(not_ingested))
 
 
-def check_faces_belong(videos: Sequence[VideoRecord], faces: FaceTable[FaceRecord]) -> None:
+def check_faces_belong(videos: Sequence[tuple[str, str]], faces: FaceTable[FaceRecord]) -> None:
     """Faces of videos the manifest does not list mean the two inputs come from different runs."""
-    unknown = sorted({video_id for video_id, *_ in faces.videos} - {video.id for video in videos})
+    unknown = sorted({video_id for video_id, *_ in faces.videos} - {video_id for video_id, _ in videos})
     if unknown:
         raise ScoringError(
             f"input 'faces' holds faces of {len(unknown)} video(s) that input 'manifest' does not list (first:"
@@ -119,44 +122,39 @@ def extraction_reasons(faces_dir: Path) -> dict[str, str]:
 
 
 def judge(
-    videos: Sequence[VideoRecord],
+    videos: Iterable[tuple[str, str]],
     faces: FaceTable[FaceRecord],
     probabilities: np.ndarray,
     reasons: Mapping[str, str],
     aggregation: Aggregation,
     threshold: float,
     min_faces: int,
-) -> list[Verdict]:
-    """One verdict a manifest video, sorted by id; the label is decided on the unrounded probability. A video's
-    faces become scores only while it is judged: a DFDC-sized batch has millions of faces."""
+) -> Iterator[Verdict]:
+    """One verdict a manifest video (id, path), in their order; the label is decided on the unrounded probability.
+    A video's faces become scores, and its verdict is made, only as it is written: a DFDC-sized batch has millions
+    of faces."""
     ranges = video_ranges(faces)
-    verdicts = []
-    for video in sorted(videos, key=lambda record: record.id):
-        start, end = ranges.get(video.id, (0, 0))
+    for video_id, path in videos:
+        start, end = ranges.get(video_id, (0, 0))
         found = [face_score(faces[index], probabilities[index]) for index in range(start, end)]
-        common = {"video_id": video.id, "path": video.path, "aggregation": aggregation, "threshold": threshold}
+        common = {"video_id": video_id, "path": path, "aggregation": aggregation, "threshold": threshold}
         if len(found) >= min_faces:
             probability, people = score_people(found, aggregation, threshold)
-            verdicts.append(
-                Verdict(
-                    **common,
-                    label=verdict_label(probability, threshold),
-                    probability_fake=round(probability, 6),
-                    faces_scored=len(found),
-                    people=len(people),
-                    suspect_track=people[0].track,
-                    tracks=people,
-                )
+            yield Verdict(
+                **common,
+                label=verdict_label(probability, threshold),
+                probability_fake=round(probability, 6),
+                faces_scored=len(found),
+                people=len(people),
+                suspect_track=people[0].track,
+                tracks=people,
             )
             continue
         if found:
             reason = f"{len(found)} face(s) found, fewer than min_faces {min_faces}"
         else:
-            reason = reasons.get(video.path, "no faces in input 'faces': extract-faces did not process this video")
-        verdicts.append(
-            Verdict(**common, label=UNSCORABLE, probability_fake=None, faces_scored=len(found), reason=reason)
-        )
-    return verdicts
+            reason = reasons.get(path, "no faces in input 'faces': extract-faces did not process this video")
+        yield Verdict(**common, label=UNSCORABLE, probability_fake=None, faces_scored=len(found), reason=reason)
 
 
 def video_ranges(faces: FaceTable[FaceRecord]) -> dict[str, tuple[int, int]]:
@@ -172,7 +170,7 @@ def video_ranges(faces: FaceTable[FaceRecord]) -> dict[str, tuple[int, int]]:
 
 COMPONENT = Component(
     name="score-videos",
-    version="2.1.1",
+    version="2.1.2",
     kind=ComponentKind.PROCESSING,
     image="deepfake/score-videos",
     description=__doc__.splitlines()[0],

@@ -1,8 +1,8 @@
 """The verdicts artifact: one row a video, the same rows as JSONL (for programs) and CSV (for spreadsheets)."""
 
 import csv
-import os
-from collections.abc import Sequence
+import io
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from deepfake.components.artifacts import ArtifactType
 from deepfake.components.classifier.model import Aggregation
-from deepfake.components.manifests import write_jsonl
+from deepfake.components.manifests import AtomicFile, JsonlWriter
 from deepfake.components.serve.schema import TrackScore
 
 VERDICTS_JSONL = "verdicts.jsonl"
@@ -46,15 +46,15 @@ class Verdict(BaseModel):
     )
 
 
-def write_verdicts(folder: Path, verdicts: Sequence[Verdict]) -> None:
-    write_jsonl(folder / VERDICTS_JSONL, verdicts)
-    temporary = folder / f".{VERDICTS_CSV}.tmp"
-    with temporary.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=[name for name in Verdict.model_fields if name not in NESTED])
+def write_verdicts(folder: Path, verdicts: Iterable[Verdict]) -> int:
+    """Both files in one pass over the verdicts, each renamed into place only when all rows are written."""
+    with JsonlWriter(folder / VERDICTS_JSONL) as jsonl, AtomicFile(folder / VERDICTS_CSV) as table:
+        text = io.TextIOWrapper(table.handle, newline="", write_through=True)
+        writer = csv.DictWriter(text, fieldnames=[name for name in Verdict.model_fields if name not in NESTED])
         writer.writeheader()
         for verdict in verdicts:
+            jsonl.row(verdict)
             row = verdict.model_dump(exclude=set(NESTED))
             writer.writerow({key: "" if value is None else value for key, value in row.items()})
-        handle.flush()
-        os.fsync(handle.fileno())
-    temporary.replace(folder / VERDICTS_CSV)
+        text.detach()
+    return jsonl.count
