@@ -4,9 +4,10 @@
 
 Each set is written by the demo generator with seeds the demo never uses, so no scene, person or fake repeats:
 - new-scenes: the demo's person and technique (self-blending) in new scenes: the in-distribution reference.
-- new-identities: people of the LFW half the demo never shows (25 px grey faces, upscaled, tinted), self-blended.
-- unseen-swap: the demo's person with a held-out person's face Poisson-blended in (a technique it never saw).
-- unseen-swap-new-identities: both at once.
+- new-identity-hopper / -cameraman: another person (Grace Hopper; the cameraman, grey, tinted), self-blended. The
+  LFW people are not used as new identities: their real clips are tiles pasted over a background (see the demo).
+- unseen-swap: the demo's person with a held-out LFW person's face Poisson-blended in (a technique it never saw).
+- unseen-swap-new-identity: both at once, on Grace Hopper.
 - new-scenes-crf40 / -half / -blur: new-scenes through perturb-videos' re-encodes.
 Unscorable videos (no face found) count as wrong: a detector that finds no face gives no verdict. AUC and accuracy
 are over the scorable videos, ± one bootstrap standard deviation (stratified, 200 resamples).
@@ -30,9 +31,10 @@ from deepfake.pipelines.local.runner import LocalRunner
 
 SETS: dict[str, tuple[Identity, Technique]] = {
     "new-scenes": ("astronaut", "self_blend"),
-    "new-identities": ("lfw", "self_blend"),
+    "new-identity-hopper": ("hopper", "self_blend"),
+    "new-identity-cameraman": ("cameraman", "self_blend"),
     "unseen-swap": ("astronaut", "swap"),
-    "unseen-swap-new-identities": ("lfw", "swap"),
+    "unseen-swap-new-identity": ("hopper", "swap"),
 }
 REENCODES = ("crf40", "half", "blur")
 BOOTSTRAP = 200

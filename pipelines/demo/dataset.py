@@ -7,12 +7,15 @@ Shiohara & Yamasaki (CVPR 2022). SBI fakes carry the artifacts common to face sw
 a blending boundary, slight misalignment) without a second identity, so a classifier trained on them learns those
 cues, not identities; and each fake shares its original's background and motion, as DFDC's fakes do.
 
-The clips show the astronaut, or with `identity mixed` the astronaut and, every other clip, a person of one half of
-the Labeled Faces in the Wild sample scikit-image ships (100 people, 25 px, grey, upscaled and tinted). Held-out
-sets for checking a detector on what it never trained on come from the same generator: `identity lfw` takes each
-clip's person from the other half of the LFW people, which no demo dataset shows, and `technique swap` pastes
-another (held-out) person's face in with Poisson blending (OpenCV's seamlessClone) instead of self-blending: another
-identity and another blending method, as a face-swap tool would.
+The clips show the astronaut; `identity hopper` or `cameraman` shows another person (Grace Hopper, from
+matplotlib's sample data; scikit-image's cameraman, grey, tinted), `pair` the astronaut and Grace Hopper in turn.
+`mixed` shows the astronaut and, every other clip, a person of one half of the Labeled Faces in the Wild sample
+scikit-image ships (100 people, 25 px, grey, upscaled and tinted), `lfw` a person of the other half, which no mixed
+dataset shows (those photos fill their frame with the face, so a real LFW clip is a tile pasted over the
+background: it carries a boundary about the face as a fake does). Held-out sets for checking a detector on what it
+never trained on come from the same generator: another person, and `technique swap`, which pastes a held-out LFW
+person's face in with Poisson blending (OpenCV's seamlessClone) instead of self-blending: another identity and
+another blending method, as a face-swap tool would.
 """
 
 import argparse
@@ -26,10 +29,11 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import cv2
 import numpy as np
+from matplotlib.cbook import get_sample_data
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from skimage import data
 
@@ -49,8 +53,9 @@ NOISE_PAD = 16
 FACE_FRACTION = (0.3, 0.42)
 Background = Literal["solid", "gradient", "noise", "stripes"]
 BACKGROUNDS: tuple[Background, ...] = ("solid", "gradient", "noise", "stripes")
-Identity = Literal["astronaut", "mixed", "lfw"]
+Identity = Literal["astronaut", "pair", "mixed", "lfw", "hopper", "cameraman"]
 Technique = Literal["self_blend", "swap"]
+PORTRAITS = ("astronaut", "hopper", "cameraman")  # subjects 0, 1, 2; LFW faces follow
 LFW_FACES = 100  # lfw_subset() holds 100 faces, then 100 non-faces
 LFW_SCALE = 4  # its 25 px faces are upscaled to 100 px
 LFW_BORDER = 80  # and set on grey: the detector finds 84 of the 100 so, 7 when the face fills the photo
@@ -81,8 +86,9 @@ class DemoOptions(BaseModel):
     seed: int = Field(0, ge=0)
     identity: Identity = Field(
         "astronaut",
-        description="Who the clips show: the astronaut, the astronaut and people of one half of the LFW sample in turn"
-        " (mixed), or people of the other half (lfw: held out, never in a mixed dataset).",
+        description="Who the clips show: the astronaut, Grace Hopper (hopper), the cameraman, the astronaut and Grace"
+        " Hopper in turn (pair), the astronaut and people of one half of the LFW sample in turn (mixed), or people of"
+        " the other half (lfw: held out, never in a mixed dataset).",
     )
     technique: Technique = Field(
         "self_blend", description="How fakes are made: self-blending, or another person's face Poisson-blended in."
@@ -124,7 +130,7 @@ class _Job:
     index: int
     fake: int | None
     options: DemoOptions
-    subject: int  # the photo: 0 the astronaut, else LFW face number `subject - 1`
+    subject: int  # the photo: a PORTRAITS index, else LFW face number `subject - len(PORTRAITS)`
     donor: int  # the LFW face a swap pastes in
 
 
@@ -140,13 +146,28 @@ class Subject:
 @cache
 def subject(number: int) -> Subject:
     """The face box is detected once; the frames' boxes follow from the transforms that made them."""
-    photo = data.astronaut() if number == 0 else lfw_photo(number - 1)
+    photo = portrait(PORTRAITS[number]) if number < len(PORTRAITS) else lfw_photo(number - len(PORTRAITS))
     with FaceDetector() as detector:
         faces = detector.detect(photo)
     if not faces:
         raise RuntimeError(f"the face detector found no face in demo photo {number}")
     face = faces[0]
-    return Subject(photo.astype(np.float32), _cutout(photo.shape[:2], face, tight=number != 0), face)
+    return Subject(photo.astype(np.float32), _cutout(photo.shape[:2], face, tight=number >= len(PORTRAITS)), face)
+
+
+def portrait(name: str) -> np.ndarray:
+    """A public-domain head-and-shoulders photo an installed package ships: the astronaut (Eileen Collins) and the
+    cameraman from scikit-image (grey, tinted to a skin tone), Grace Hopper from matplotlib's sample data."""
+    if name == "astronaut":
+        return np.asarray(data.astronaut())
+    if name == "hopper":
+        path = Path(get_sample_data("grace_hopper.jpg", asfileobj=False))
+        photo = cv2.imread(str(path))
+        if photo is None:
+            raise RuntimeError(f"cannot read {path}: reinstall matplotlib (make install)")
+        return cv2.cvtColor(photo, cv2.COLOR_BGR2RGB)
+    grey = data.camera().astype(np.float32)[..., None] / 255
+    return np.clip(grey * 255 * np.array((1.05, 0.85, 0.7), np.float32), 0, 255).astype(np.uint8)
 
 
 def lfw_photo(number: int) -> np.ndarray:
@@ -167,15 +188,18 @@ def _lfw() -> np.ndarray:
 def lfw_people() -> tuple[int, ...]:
     """The LFW faces the detector finds once upscaled (84 of 100), as subject numbers."""
     with FaceDetector() as detector:
-        return tuple(number + 1 for number in range(LFW_FACES) if detector.detect(lfw_photo(number)))
+        found = (number for number in range(LFW_FACES) if detector.detect(lfw_photo(number)))
+        return tuple(number + len(PORTRAITS) for number in found)
 
 
 def clip_person(identity: Identity, people: tuple[int, ...], index: int) -> int:
-    """Clip `index`'s subject (0: the astronaut). The LFW people alternate between two halves: mixed datasets (the
-    demo) take every other clip's person from the first, held-out `lfw` sets (and swap donors) theirs from the
-    second, so no held-out person is ever trained on."""
-    if identity == "astronaut":
-        return 0
+    """Clip `index`'s subject: a PORTRAITS index, or an LFW person's. The LFW people alternate between two halves:
+    mixed datasets take every other clip's person from the first, held-out `lfw` sets (and swap donors) theirs from
+    the second, so no held-out person is ever trained on."""
+    if identity in PORTRAITS:
+        return PORTRAITS.index(identity)
+    if identity == "pair":
+        return index % 2
     if identity == "lfw":
         return people[1::2][index % len(people[1::2])]
     return 0 if index % 2 == 0 else people[::2][index // 2 % len(people[::2])]
@@ -184,7 +208,7 @@ def clip_person(identity: Identity, people: tuple[int, ...], index: int) -> int:
 def make_demo_dataset(out: Path, options: DemoOptions) -> DemoSummary:
     started = time.perf_counter()
     _prepare(out, options)
-    people = lfw_people() if options.identity != "astronaut" or options.technique == "swap" else ()
+    people = lfw_people() if options.identity in ("mixed", "lfw") or options.technique == "swap" else ()
     unseen = people[1::2]
     names = _names(options)
     jobs: list[_Job] = []
@@ -450,7 +474,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parts", type=int, default=defaults.parts)
     parser.add_argument("--split", default=defaults.split, choices=["train", "validation", "test"])
     parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--identity", default=defaults.identity, choices=["astronaut", "mixed", "lfw"])
+    parser.add_argument("--identity", default=defaults.identity, choices=get_args(Identity))
     parser.add_argument("--technique", default=defaults.technique, choices=["self_blend", "swap"])
     parser.add_argument("--workers", type=int, default=defaults.workers)
     args = parser.parse_args(argv)
