@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from queue import Queue
 from typing import Literal
@@ -30,13 +30,16 @@ from deepfake.components.manifests import (
     SPLITS,
     VIDEO_FOLDER,
     VIDEO_MANIFEST,
+    JsonlWriter,
+    Label,
     RejectedVideo,
+    Split,
     VideoRecord,
     safe_relative_path,
     write_json,
     write_jsonl,
 )
-from deepfake.components.pools import QUEUED_PER_WORKER, bounded
+from deepfake.components.pools import QUEUED_PER_WORKER, in_order
 
 log = logging.getLogger(__name__)
 REASONS_IN_FAILURE = 3
@@ -94,23 +97,26 @@ def run(params: Params, ctx: RunContext) -> None:
     candidates, rejected = check_paths(root, listing)
     candidates.sort(key=lambda candidate: candidate.id)
     kept = candidates[: params.max_videos] if params.max_videos else candidates
-    records = []
     workers = params.workers or os.cpu_count() or 1
-    for done, (candidate, result) in enumerate(probe_all(kept, workers, params.max_frame_pixels), start=1):
-        if done % PROGRESS_EVERY == 0:
-            log.info("probed %d of %d videos", done, len(kept))
-        if isinstance(result, str):
-            rejected.append(RejectedVideo(path=candidate.entry.path, reason=result))
-        else:
-            records.append(to_record(candidate, result, dataset_format))
-    records.sort(key=lambda record: record.id)
+    tally = ManifestTally()
+    # The candidates are sorted by id and probed in order, so each record is written as it comes: a DFDC-sized
+    # manifest is never held as records.
+    with JsonlWriter(out / "videos.jsonl") as videos:
+        for done, (candidate, result) in enumerate(probe_all(kept, workers, params.max_frame_pixels), start=1):
+            if done % PROGRESS_EVERY == 0:
+                log.info("probed %d of %d videos", done, len(kept))
+            if isinstance(result, str):
+                rejected.append(RejectedVideo(path=candidate.entry.path, reason=result))
+            else:
+                record = to_record(candidate, result, dataset_format)
+                videos.row(record)
+                tally.add(record)
     rejected.sort(key=lambda row: (row.path, row.reason))
-    write_jsonl(out / "videos.jsonl", records)
     write_jsonl(out / "rejected.jsonl", rejected)
     listed = len(listing.videos) + len(listing.rejected)
-    write_json(out / "summary.json", summarise(params, dataset_format, listed, records, rejected))
-    log.info("%d listed, %d accepted, %d rejected", listed, len(records), len(rejected))
-    if not records:
+    write_json(out / "summary.json", summarise(params, dataset_format, listed, tally, rejected))
+    log.info("%d listed, %d accepted, %d rejected", listed, videos.count, len(rejected))
+    if not videos.count:
         reasons = "; ".join(f"{row.path}: {row.reason}" for row in rejected[:REASONS_IN_FAILURE])
         raise ValueError(
             f"no usable video in {dataset_format} dataset: {listed} listed, {len(rejected)} rejected"
@@ -145,8 +151,8 @@ def check_paths(root: Path, listing: Listing) -> tuple[list[Candidate], list[Rej
 def probe_all(
     candidates: list[Candidate], workers: int, max_frame_pixels: int
 ) -> Iterator[tuple[Candidate, VideoProbe | str]]:
-    """Each candidate with its probe or rejection reason, as they finish; `workers` threads, each with its own
-    probing process, fed through a short queue (not one future a video of a DFDC-sized listing at once)."""
+    """Each candidate with its probe or rejection reason, in the candidates' order; `workers` threads, each with its
+    own probing process, fed through a short window (not one future a video of a DFDC-sized listing at once)."""
     probers: Queue[Prober] = Queue()
 
     def probe_one(candidate: Candidate) -> VideoProbe | str:
@@ -160,7 +166,7 @@ def probe_all(
         for _ in range(min(workers, len(candidates)) or 1):
             probers.put(stack.enter_context(Prober()))
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            yield from bounded(pool, probe_one, candidates, workers * QUEUED_PER_WORKER)
+            yield from in_order(pool, probe_one, candidates, workers * QUEUED_PER_WORKER)
 
 
 def probe_file(path: Path, prober: Prober, max_frame_pixels: int) -> VideoProbe | str:
@@ -196,19 +202,34 @@ def to_record(candidate: Candidate, info: VideoProbe, dataset_format: DatasetFor
     )
 
 
+@dataclass
+class ManifestTally:
+    """What summary.json says of the accepted videos, counted as each record is written."""
+
+    accepted: int = 0
+    labels: Counter[Label | None] = field(default_factory=Counter)
+    per_split: Counter[tuple[Split | None, Label | None]] = field(default_factory=Counter)
+    groups: set[str] = field(default_factory=set)
+
+    def add(self, record: VideoRecord) -> None:
+        self.accepted += 1
+        self.labels[record.label] += 1
+        self.per_split[record.source_split, record.label] += 1
+        self.groups.add(record.group)
+
+
 def summarise(
     params: Params,
     dataset_format: DatasetFormat,
     listed: int,
-    records: list[VideoRecord],
+    tally: ManifestTally,
     rejected: list[RejectedVideo],
 ) -> dict[str, object]:
-    labels = Counter(record.label for record in records)
     per_split = {
         split or "none": {
-            "videos": sum(1 for record in records if record.source_split == split),
-            "real": sum(1 for record in records if record.source_split == split and record.label == 0),
-            "fake": sum(1 for record in records if record.source_split == split and record.label == 1),
+            "videos": sum(count for (source, _), count in tally.per_split.items() if source == split),
+            "real": tally.per_split[split, 0],
+            "fake": tally.per_split[split, 1],
         }
         for split in (*SPLITS, None)
     }
@@ -216,20 +237,20 @@ def summarise(
         "format": dataset_format,
         "detected": params.format == "auto",
         "listed": listed,
-        "accepted": len(records),
+        "accepted": tally.accepted,
         "rejected": len(rejected),
-        "skipped_by_max_videos": listed - len(records) - len(rejected),
-        "real": labels[0],
-        "fake": labels[1],
-        "unlabeled": labels[None],
-        "groups": len({record.group for record in records}),
+        "skipped_by_max_videos": listed - tally.accepted - len(rejected),
+        "real": tally.labels[0],
+        "fake": tally.labels[1],
+        "unlabeled": tally.labels[None],
+        "groups": len(tally.groups),
         "source_splits": per_split,
     }
 
 
 COMPONENT = Component(
     name="ingest-videos",
-    version="1.3.1",
+    version="1.3.2",
     kind=ComponentKind.PROCESSING,
     image="deepfake/ingest-videos",
     description=__doc__,

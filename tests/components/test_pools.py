@@ -1,14 +1,18 @@
 import threading
 import time
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, ThreadPoolExecutor
 
 import pytest
 
-from deepfake.components.pools import bounded
+from deepfake.components.pools import bounded, in_order
+
+Queued = Callable[[Executor, Callable[[int], int], Iterable[int], int], Iterator[tuple[int, int]]]
+POOLS = pytest.mark.parametrize("queued", [bounded, in_order])
 
 
-def test_a_long_input_is_drawn_only_as_the_queue_has_room_and_every_result_keeps_its_item() -> None:
+@POOLS
+def test_a_long_input_is_drawn_only_as_the_queue_has_room_and_every_result_keeps_its_item(queued: Queued) -> None:
     lock = threading.Lock()
     drawn, finished, most_queued = 0, 0, 0
 
@@ -26,19 +30,21 @@ def test_a_long_input_is_drawn_only_as_the_queue_has_room_and_every_result_keeps
 
     with ThreadPoolExecutor(2) as pool:
         results = []
-        for item, result in bounded(pool, work, items(), limit=5):
+        for item, result in queued(pool, work, items(), limit=5):
             with lock:
                 finished += 1
             results.append((item, result))
-    assert sorted(results) == [(item, item * item) for item in range(200)]
+    expected = [(item, item * item) for item in range(200)]
+    assert (results if queued is in_order else sorted(results)) == expected
     assert most_queued <= 6, f"{most_queued} items drawn and not yet taken (limit 5, plus the one being submitted)"
 
 
-def test_a_failure_in_the_work_reaches_the_caller() -> None:
+@POOLS
+def test_a_failure_in_the_work_reaches_the_caller(queued: Queued) -> None:
     def work(item: int) -> int:
         if item == 3:
             raise ValueError("item 3 is bad")
         return item
 
     with ThreadPoolExecutor(2) as pool, pytest.raises(ValueError, match="item 3 is bad"):
-        list(bounded(pool, work, range(10), limit=2))
+        list(queued(pool, work, range(10), limit=2))
