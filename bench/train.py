@@ -65,7 +65,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--faces", type=int, default=512)
     parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=default_workers(Rank()))
+    parser.add_argument("--workers", type=int, default=default_workers(Rank(), torch.device("cpu")))
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--no-cache", action="store_true", help="decode the JPEGs each epoch (cache_mb 0)")
     parser.add_argument("--shard-size", type=int, default=0, help="pack the crops into tar shards of this many")

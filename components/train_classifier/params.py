@@ -41,7 +41,8 @@ class Params(BaseModel):
         None,
         ge=0,
         le=64,
-        description="DataLoader workers a training process; default min(4, cores - 1); 0 loads in the process itself.",
+        description="DataLoader workers a training process; default: on a GPU min(4, cores - 1), on the CPU 0 (the"
+        " batch is built in the process itself, which on the CPU is faster than a worker taking cores from the step).",
     )
     fake_source: FakeSource = Field(
         "both",

@@ -33,6 +33,7 @@ from deepfake.components.train_classifier.training import (
     Rank,
     ShardShuffle,
     TrainBatches,
+    default_workers,
     needs_launcher,
     processes_per_host,
     torchrun_command,
@@ -366,6 +367,17 @@ def test_sm_num_gpus_and_hosts_decide_the_world_and_torchrun_is_used_only_outsid
     assert needs_launcher(2 * 8, {})
     assert not needs_launcher(2 * 8, {"LOCAL_RANK": "3"})
     assert not needs_launcher(1, {})
+
+
+def test_loader_workers_build_batches_on_a_gpu_and_the_process_itself_builds_them_on_the_cpu(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: set(range(16)))
+    assert default_workers(Rank(), torch.device("cpu")) == 0
+    assert default_workers(Rank(), torch.device("cuda", 0)) == 4
+    assert default_workers(Rank(local_world_size=8, world_size=8), torch.device("cuda", 3)) == 1
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0})
+    assert default_workers(Rank(), torch.device("cuda", 0)) == 0
 
 
 def test_the_torchrun_command_is_exact() -> None:
