@@ -115,8 +115,8 @@ def run(params: Params, ctx: RunContext) -> None:
     write_jsonl(out / "rejected.jsonl", rejected)
     listed = len(listing.videos) + len(listing.rejected)
     write_json(out / "summary.json", summarise(params, dataset_format, listed, tally, rejected))
-    log.info("%d listed, %d accepted, %d rejected", listed, videos.count, len(rejected))
-    if not videos.count:
+    log.info("%d listed, %d accepted, %d rejected", listed, tally.accepted, len(rejected))
+    if not tally.accepted:
         reasons = "; ".join(f"{row.path}: {row.reason}" for row in rejected[:REASONS_IN_FAILURE])
         raise ValueError(
             f"no usable video in {dataset_format} dataset: {listed} listed, {len(rejected)} rejected"
@@ -206,13 +206,15 @@ def to_record(candidate: Candidate, info: VideoProbe, dataset_format: DatasetFor
 class ManifestTally:
     """What summary.json says of the accepted videos, counted as each record is written."""
 
-    accepted: int = 0
     labels: Counter[Label | None] = field(default_factory=Counter)
     per_split: Counter[tuple[Split | None, Label | None]] = field(default_factory=Counter)
     groups: set[str] = field(default_factory=set)
 
+    @property
+    def accepted(self) -> int:
+        return sum(self.labels.values())
+
     def add(self, record: VideoRecord) -> None:
-        self.accepted += 1
         self.labels[record.label] += 1
         self.per_split[record.source_split, record.label] += 1
         self.groups.add(record.group)

@@ -46,7 +46,7 @@ class Verdict(BaseModel):
     )
 
 
-def write_verdicts(folder: Path, verdicts: Iterable[Verdict]) -> int:
+def write_verdicts(folder: Path, verdicts: Iterable[Verdict]) -> None:
     """Both files in one pass over the verdicts, each renamed into place only when all rows are written."""
     with JsonlWriter(folder / VERDICTS_JSONL) as jsonl, AtomicFile(folder / VERDICTS_CSV) as table:
         text = io.TextIOWrapper(table.handle, newline="", write_through=True)
@@ -57,4 +57,3 @@ def write_verdicts(folder: Path, verdicts: Iterable[Verdict]) -> int:
             row = verdict.model_dump(exclude=set(NESTED))
             writer.writerow({key: "" if value is None else value for key, value in row.items()})
         text.detach()
-    return jsonl.count

@@ -166,17 +166,21 @@ def portrait(name: str) -> np.ndarray:
         if photo is None:
             raise RuntimeError(f"cannot read {path}: reinstall matplotlib (make install)")
         return cv2.cvtColor(photo, cv2.COLOR_BGR2RGB)
-    grey = data.camera().astype(np.float32)[..., None] / 255
-    return np.clip(grey * 255 * np.array((1.05, 0.85, 0.7), np.float32), 0, 255).astype(np.uint8)
+    return _tinted(data.camera().astype(np.float32) / 255, np.array((1.05, 0.85, 0.7), np.float32))
 
 
 def lfw_photo(number: int) -> np.ndarray:
     """LFW face `number`, upscaled, tinted from grey to a skin tone that varies with the person, on a grey border."""
     grey = cv2.resize(_lfw()[number], None, fx=LFW_SCALE, fy=LFW_SCALE, interpolation=cv2.INTER_CUBIC)
     tint = np.random.default_rng([number, 2]).uniform((0.95, 0.75, 0.6), (1.1, 0.95, 0.85)).astype(np.float32)
-    face = np.clip(grey[..., None] * 255 * tint, 0, 255).astype(np.uint8)
+    face = _tinted(grey, tint)
     border = LFW_BORDER
     return np.asarray(cv2.copyMakeBorder(face, border, border, border, border, cv2.BORDER_CONSTANT, value=(128,) * 3))
+
+
+def _tinted(grey: np.ndarray, tint: np.ndarray) -> np.ndarray:
+    """A grey photo (floats in [0, 1]) as RGB uint8 in a skin tone: `tint` scales each channel."""
+    return np.clip(grey[..., None] * 255 * tint, 0, 255).astype(np.uint8)
 
 
 @cache
