@@ -7,7 +7,9 @@ in ~125 ms. So the whole frame goes first and tiles only when it finds nothing.
 Within a video a face moves little between sampled frames: given the previous frame's faces, the short-range model
 on a region three times each one's size finds it again in ~3 ms (and at a higher effective resolution). The whole
 frame is searched as well when fewer faces were found that way than are wanted (by a tracker: only every few frames
-while every face it follows is found again, see `faces/tracking.py`), or none. Each face carries
+while every face it follows is found again, see `faces/tracking.py`), or none. A call costs MediaPipe about the same
+whatever the image's size (720p: ~1.5 ms the short-range model, ~3.7 ms the full-range one, 16 px images included),
+so what saves time is fewer calls, not smaller images. Each face carries
 BlazeFace's six keypoints (right eye, left eye, nose tip, mouth centre, right ear, left ear: the person's own right
 and left) in frame pixels; `faces/tracking.py` links the faces of consecutive frames into people.
 """
@@ -40,22 +42,22 @@ class FaceDetector:
         self._tiles = _create("short_range", min_score)
 
     def detect(
-        self, frame: np.ndarray, near: Sequence[FaceBox] = (), max_faces: int = 1, look_for_new: bool = True
+        self,
+        frame: np.ndarray,
+        near: Sequence[FaceBox] = (),
+        max_faces: int = 1,
+        look_for_new: bool = True,
+        lost: Sequence[FaceBox] = (),
     ) -> list[FaceBox]:
-        """Up to `max_faces` faces in an RGB uint8 frame, best first; `near` (the last frame's faces) are looked for
-        in their regions first, and the whole frame is searched only when that found fewer than `max_faces` and
-        either `look_for_new` or some of `near` were not found again."""
-        height, width = frame.shape[:2]
-        faces: list[FaceBox] = []
-        for face in near:
-            side = max(ROI_MIN_SIDE, ROI_SCALE * max(face.width, face.height))
-            centre_x, centre_y = face.centre
-            left = int(min(max(0, centre_x - side / 2), max(0, width - side)))
-            top = int(min(max(0, centre_y - side / 2), max(0, height - side)))
-            found = suppress_overlaps(_run(self._tiles, frame[top : top + side, left : left + side], left, top))
-            faces.extend(found[:1])
-        faces = suppress_overlaps(faces)
-        if len(faces) < max_faces and (look_for_new or len(faces) < len(near)):
+        """Up to `max_faces` faces in an RGB uint8 frame, best first. `near` (the last frame's faces) and `lost`
+        (faces missed since) are looked for in their regions first; the whole frame is searched only when that found
+        fewer than `max_faces` and either `look_for_new` or some of `near` were not found again. A `lost` face
+        had its whole-frame search on the frame it was first missed, so it does not force another."""
+        found_near = [face for face in (self._find_near(frame, face) for face in near) if face is not None]
+        found_lost = [face for face in (self._find_near(frame, face) for face in lost) if face is not None]
+        faces = suppress_overlaps(found_near + found_lost)
+        if len(faces) < max_faces and (look_for_new or len(found_near) < len(near)):
+            height, width = frame.shape[:2]
             whole = _run(self._whole, frame, 0, 0)
             if not whole and not faces and max(height, width) > self.tile_size:
                 for top, left in tile_origins(height, width, self.tile_size):
@@ -63,6 +65,16 @@ class FaceDetector:
                     whole.extend(_run(self._tiles, tile, left, top))
             faces = suppress_overlaps(faces + whole)
         return faces[:max_faces]
+
+    def _find_near(self, frame: np.ndarray, face: FaceBox) -> FaceBox | None:
+        """The best face in a region `ROI_SCALE` times `face`'s size about it, kept inside the frame."""
+        height, width = frame.shape[:2]
+        side = max(ROI_MIN_SIDE, ROI_SCALE * max(face.width, face.height))
+        centre_x, centre_y = face.centre
+        left = int(min(max(0, centre_x - side / 2), max(0, width - side)))
+        top = int(min(max(0, centre_y - side / 2), max(0, height - side)))
+        found = suppress_overlaps(_run(self._tiles, frame[top : top + side, left : left + side], left, top))
+        return found[0] if found else None
 
     def close(self) -> None:
         self._whole.close()

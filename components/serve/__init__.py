@@ -5,5 +5,5 @@ import, for the image build and the compiler.
 """
 
 NAME = "serve"
-VERSION = "2.0.0"
+VERSION = "2.0.1"
 IMAGE = "deepfake/serve"

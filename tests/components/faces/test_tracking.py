@@ -7,9 +7,11 @@ import cv2
 import numpy as np
 import pytest
 
+from deepfake.components.faces import detection
+from deepfake.components.faces.boxes import FaceBox
 from deepfake.components.faces.crop import face_crop
 from deepfake.components.faces.detection import FaceDetector
-from deepfake.components.faces.tracking import NEW_FACE_EVERY, track_faces
+from deepfake.components.faces.tracking import NEW_FACE_EVERY, FaceTracker, track_faces
 from deepfake.components.manifests import FaceRecord, read_jsonl, write_jsonl
 from tests.support.media import face_frame, two_people
 
@@ -91,7 +93,28 @@ def test_one_face_a_frame_follows_the_best_face_as_before(detector: FaceDetector
 
 def test_a_person_who_walks_in_is_found_at_the_next_whole_frame_search(detector: FaceDetector) -> None:
     """While the left person is followed, the whole frame is searched every NEW_FACE_EVERY frames, not each frame."""
-    frames = [two_people(0, hide_right=True)] + [two_people(2 * index) for index in range(1, 6)]
+    frames = [two_people(0, hide_right=True)] + [two_people(2 * index) for index in range(1, NEW_FACE_EVERY + 2)]
     tracked = track_faces(detector, frames, max_faces=4)
     assert [len(faces) for faces in tracked] == [1] * NEW_FACE_EVERY + [2] * (len(frames) - NEW_FACE_EVERY)
     assert {person.track for person in tracked[NEW_FACE_EVERY]} == {0, 1}
+
+
+def test_a_face_that_is_lost_forces_one_whole_frame_search_not_one_a_missed_frame(
+    detector: FaceDetector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The person leaves after two frames: the frame they are first missed on searches the whole frame; the next ones
+    look for them in their region only, until the periodic search."""
+    searched: list[int] = []
+    run = detection._run
+    tracker = FaceTracker(detector, max_faces=4)
+
+    def counting(model: object, image: np.ndarray, left: int, top: int) -> list[FaceBox]:
+        if model is detector._whole:
+            searched.append(tracker.frames - 1)  # the frame being detected: update counts it first
+        return run(model, image, left, top)
+
+    monkeypatch.setattr(detection, "_run", counting)
+    empty = np.full((240, 640, 3), 60, np.uint8)
+    for frame in [two_people(0, hide_right=True), two_people(2, hide_right=True)] + [empty] * 4:
+        tracker.update(frame)
+    assert searched == [0, 2], "frame 0 (nothing followed yet) and frame 2 (the person first missed), not 3 or 4"
