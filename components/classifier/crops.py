@@ -63,7 +63,7 @@ def score_crops(
     with ThreadPoolExecutor(max_workers=cores) as pool, torch.inference_mode():
         for number, batch in enumerate(batches, start=1):
             tensors = list(pool.map(load, batch))
-            scores.append(predict_probabilities(network, torch.stack(tensors).to(device), config.temperature))
+            scores.append(predict_probabilities(network, torch.stack(tensors).to(device), config))
             if number % every == 0 or number == len(batches):
                 log.info("scored %d of %d faces", min(number * batch_size, len(images)), len(images))
     return np.concatenate(scores).astype(np.float64)

@@ -46,6 +46,9 @@ class ModelConfig(BaseModel):
         1.0, gt=0, description="Logits are divided by this before the sigmoid: calibrated on the validation split."
     )
     aggregation: Aggregation = Field("mean", description="How a video's frame probabilities become one.")
+    test_time_flip: bool = Field(
+        False, description="Score a face by the mean of its logit and its mirror image's (False for older models)."
+    )
     labels: dict[int, str] = {0: "REAL", 1: "FAKE"}
     version: str = Field(description="Model version: the training component version and the run that made it.")
     torch_version: str = torch.__version__

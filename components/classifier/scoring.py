@@ -47,10 +47,19 @@ def eval_transform(config: ModelConfig) -> v2.Compose:
     )
 
 
+def predict_logits(network: nn.Module, batch: torch.Tensor, flip: bool) -> torch.Tensor:
+    """The logit of FAKE a face; with `flip`, the mean of the face's and its mirror image's: a blend is as much a
+    blend mirrored, and two views average out some of what one view's pixels happen to say."""
+    logits = network(batch).squeeze(1).float()
+    if flip:
+        logits = (logits + network(torch.flip(batch, dims=[3])).squeeze(1).float()) / 2
+    return logits
+
+
 @torch.inference_mode()
-def predict_probabilities(network: nn.Module, batch: torch.Tensor, temperature: float) -> np.ndarray:
-    """probability_fake a face, for a batch already transformed; `temperature` is the model config's."""
-    return torch.sigmoid(network(batch).squeeze(1).float() / temperature).cpu().numpy()
+def predict_probabilities(network: nn.Module, batch: torch.Tensor, config: ModelConfig) -> np.ndarray:
+    """probability_fake a face, for a batch already transformed, as the model config says to score."""
+    return torch.sigmoid(predict_logits(network, batch, config.test_time_flip) / config.temperature).cpu().numpy()
 
 
 def aggregate(probabilities: Sequence[float], how: Aggregation) -> float:

@@ -197,7 +197,7 @@ class Predictor:
     def _score(self, crops: list[np.ndarray]) -> np.ndarray:
         faces = [load_face(io.BytesIO(encode_jpeg(crop, self.settings.jpeg_quality))) for crop in crops]
         batch = torch.stack([self.transform(face) for face in faces])
-        return predict_probabilities(self.network, batch, self.config.temperature)
+        return predict_probabilities(self.network, batch, self.config)
 
     def _verdict(self, kind: InputKind, frame_scores: list[FrameScore], frames_sampled: int) -> Verdict:
         probability, tracks = score_people(frame_scores, self.config.aggregation, self.config.threshold)

@@ -39,7 +39,7 @@ from deepfake.components.train_classifier.training import (
 
 log = logging.getLogger(__name__)
 NAME = "train-classifier"
-VERSION = "1.7.2"
+VERSION = "1.8.0"
 ENTRY_MODULE = "deepfake.components.train_classifier"
 PRETRAINED_FILE = "weights.pt"
 FINGERPRINT_CHARS = 12
@@ -94,6 +94,7 @@ def run(params: Params, ctx: RunContext) -> None:
         architecture=params.architecture,
         image_size=params.image_size,
         aggregation=params.aggregation,
+        test_time_flip=params.test_time_flip,
         version=f"{NAME}-{VERSION}-{fingerprint}",
     )
     rank = join_process_group(os.environ)

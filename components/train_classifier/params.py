@@ -37,6 +37,12 @@ class Params(BaseModel):
     aggregation: Aggregation = Field(
         "mean", description="How a video's face probabilities become one (model config and val_auc)."
     )
+    test_time_flip: bool = Field(
+        True,
+        description="Score each face with its mirror image too, the mean logit (model config; validation, calibration,"
+        " evaluation, batch scoring and serving all do). On five demo seeds: worst test AUC 0.951 instead of 0.941,"
+        " mean accuracy 0.950 instead of 0.938.",
+    )
     num_workers: int | None = Field(
         None,
         ge=0,

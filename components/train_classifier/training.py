@@ -37,7 +37,7 @@ from torchvision.transforms import v2
 from tqdm import tqdm
 
 from deepfake.components.classifier.model import Aggregation, ModelConfig, build_network, load_pretrained
-from deepfake.components.classifier.scoring import eval_transform, load_face, video_probabilities
+from deepfake.components.classifier.scoring import eval_transform, load_face, predict_logits, video_probabilities
 from deepfake.components.contract import BASE_DIR_ENV, DEFAULT_BASE_DIR, TRAIN_COMMAND, ComponentKind, ContainerLayout
 from deepfake.components.face_crops import MEMBER_SEPARATOR, FaceCrops
 from deepfake.components.face_table import SplitFaces
@@ -892,7 +892,7 @@ def _validate(
     for pixels, targets, index in loader:
         pixels, targets = _to_device(pixels, targets, device)
         with precision.autocast(device):
-            logits = network(pixels).squeeze(1).float()
+            logits = predict_logits(network, pixels, config.test_time_flip)
         loss += functional.binary_cross_entropy_with_logits(logits, targets, pos_weight=pos_weight, reduction="sum")
         indices += index.tolist()
         found += logits.cpu().tolist()

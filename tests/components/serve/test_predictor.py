@@ -46,7 +46,7 @@ def test_frame_scores_equal_extraction_then_evaluation(
         result = extract_video(record, clips["fake"], tmp_path, settings, detector, prober)
     transform = eval_transform(config)
     batch = torch.stack([transform(load_face(tmp_path / face.image)) for face in result.faces])
-    expected = predict_probabilities(network, batch, config.temperature)
+    expected = predict_probabilities(network, batch, config)
 
     assert [frame.frame_index for frame in verdict.frame_scores] == [face.frame_index for face in result.faces]
     assert [frame.box for frame in verdict.frame_scores] == [face.box for face in result.faces]

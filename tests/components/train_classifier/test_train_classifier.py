@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 
 from deepfake.components.classifier.model import CONFIG_FILE, WEIGHTS_FILE, ModelConfig, build_network, load_model
-from deepfake.components.classifier.scoring import eval_transform, predict_probabilities
+from deepfake.components.classifier.scoring import eval_transform, predict_logits, predict_probabilities
 from deepfake.components.context import RunContext
 from deepfake.components.extract_faces.shards import ShardWriter
 from deepfake.components.face_table import FaceTable
@@ -187,8 +187,9 @@ def test_training_lowers_the_loss_and_writes_a_model_that_reloads_identically(
     validation = read_jsonl(dataset / "splits" / "validation.jsonl", LabelledFace)
     transform = eval_transform(config)
     batch = torch.stack([transform(Image.open(dataset / "faces" / row.image).convert("RGB")) for row in validation])
+    assert config.test_time_flip, "scored with the mirror image by default"
     with torch.no_grad():
-        logits = network(batch).squeeze(1).tolist()
+        logits = predict_logits(network, batch, flip=True).tolist()
     calibrated = calibrate(config.model_copy(update={"threshold": 0.5, "temperature": 1.0}), validation, logits, None)
     assert (calibrated.temperature, calibrated.threshold) == (config.temperature, config.threshold)
 
@@ -199,8 +200,8 @@ def test_training_lowers_the_loss_and_writes_a_model_that_reloads_identically(
     images = sorted((dataset / "faces" / "faces").glob("validation-*/*.jpg"))
     batch = torch.stack([transform(Image.open(path).convert("RGB")) for path in images])
     assert np.array_equal(
-        predict_probabilities(network, batch, config.temperature),
-        predict_probabilities(rebuilt.eval(), batch, config.temperature),
+        predict_probabilities(network, batch, config),
+        predict_probabilities(rebuilt.eval(), batch, config),
     )
 
 

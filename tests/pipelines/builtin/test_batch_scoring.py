@@ -81,7 +81,7 @@ def test_batch_scoring_gives_every_video_a_verdict_from_a_packed_model(
         crops = [load_face(faces_dir / face.image) for face in faces if face.video_id == video]
         assert all(crop.size == (FACE_SIZE, FACE_SIZE) for crop in crops)
         batch = torch.stack([transform(crop) for crop in crops])
-        expected = float(predict_probabilities(network, batch, config.temperature).mean())
+        expected = float(predict_probabilities(network, batch, config).mean())
         assert rows[video]["probability_fake"] == pytest.approx(expected, abs=1e-5)
         assert rows[video]["faces_scored"] == len(crops) == 3
         assert rows[video]["label"] == ("FAKE" if expected >= config.threshold else "REAL")
