@@ -2,16 +2,18 @@
 b-pyramid), at 1080p and 720p with keyframes every 250 and 50 frames, 32 sampled frames each, in one process (one
 core).
 
-    .venv/bin/python -m bench.extract [--clips 2] [--max-faces 4]
+    .venv/bin/python -m bench.extract [--clips 2] [--rounds 3] [--max-faces 4]
 
 Prints, for each encode, (1) extraction wall time ÷ decoding the same samples (goal ≤ 1.25: detection and cropping
 add little to the decode that must happen anyway), and (2) extraction throughput ÷ the seeds' strategy: an OpenCV
 read-through that decodes and converts every frame and runs the same detector on the sampled ones (goal ≥ 1.5x), and
-the faces each found (they must be equal).
+the faces each found (they must be equal). Each time is the median of `--rounds` rounds, the three ways taking turns
+within a round, so that the machine's drift moves all three alike (one round of 2 clips moved a ratio by ±0.25).
 """
 
 import argparse
 import os
+import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -24,7 +26,7 @@ import cv2
 
 from deepfake.components.extract_faces.extraction import ExtractionSettings, extract_video
 from deepfake.components.faces.crop import square_crop
-from deepfake.components.faces.decoding import read_sampled
+from deepfake.components.faces.decoding import iter_sampled
 from deepfake.components.faces.detection import FaceDetector
 from deepfake.components.faces.probing import Prober
 from deepfake.components.faces.sampling import evenly_spaced
@@ -49,7 +51,8 @@ def make_clip(path: Path, width: int, height: int, gop: int, seed: int) -> None:
 
 
 def decode_only(path: Path) -> int:
-    return len(read_sampled(path, evenly_spaced(FRAMES, SAMPLED)).indices)
+    """Frame by frame, as extraction decodes (read_sampled's stacking of the frames would cost a copy of them all)."""
+    return sum(1 for _ in iter_sampled(path, evenly_spaced(FRAMES, SAMPLED)))
 
 
 def opencv_baseline(path: Path, detector: FaceDetector, settings: ExtractionSettings) -> int:
@@ -77,7 +80,15 @@ def timed(function: Callable[..., Any], *calls: tuple[Any, ...]) -> tuple[float,
 
 
 def bench_encode(
-    root: Path, width: int, height: int, gop: int, clips: int, detector: FaceDetector, prober: Prober, max_faces: int
+    root: Path,
+    width: int,
+    height: int,
+    gop: int,
+    clips: int,
+    rounds: int,
+    detector: FaceDetector,
+    prober: Prober,
+    max_faces: int,
 ) -> None:
     settings = ExtractionSettings(
         frames_per_video=SAMPLED,
@@ -109,14 +120,21 @@ def bench_encode(
     ]
     decode_only(paths[0])
     prober.probe(paths[0])  # its child process starts once per worker, not per video
-    decode_s, _ = timed(decode_only, *[(path,) for path in paths])
-    extract_s, results = timed(
-        extract_video, *[(record, root / record.path, root / "out", settings, detector, prober) for record in records]
-    )
-    opencv_s, opencv_faces = timed(opencv_baseline, *[(path, detector, settings) for path in paths])
+    times: dict[str, list[float]] = {"decode": [], "extract": [], "opencv": []}
+    for _ in range(rounds):
+        seconds, _ = timed(decode_only, *[(path,) for path in paths])
+        times["decode"].append(seconds)
+        seconds, results = timed(
+            extract_video,
+            *[(record, root / record.path, root / "out", settings, detector, prober) for record in records],
+        )
+        times["extract"].append(seconds)
+        seconds, opencv_faces = timed(opencv_baseline, *[(path, detector, settings) for path in paths])
+        times["opencv"].append(seconds)
+    decode_s, extract_s, opencv_s = (statistics.median(times[way]) for way in ("decode", "extract", "opencv"))
     frames_with_face = sum(len({face.frame_index for face in result.faces}) for result in results)
     sampled = sum(result.frames_sampled for result in results)
-    print(f"{clips} clips {width}x{height}, keyframe every {gop} frames, max_faces {max_faces}")
+    print(f"{clips} clips {width}x{height}, keyframe every {gop} frames, max_faces {max_faces}, median of {rounds}")
     print(f"  decode the samples (PyAV)      {decode_s:7.2f} s")
     print(f"  extraction                     {extract_s:7.2f} s   frames with a face {frames_with_face}/{sampled}")
     print(f"  OpenCV read-through + detect   {opencv_s:7.2f} s   frames with a face {sum(opencv_faces)}/{sampled}")
@@ -127,11 +145,12 @@ def bench_encode(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clips", type=int, default=2, help="clips an encode")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds; each time is their median")
     parser.add_argument("--max-faces", type=int, default=4, help="extract-faces' max_faces (its default: 4)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder, FaceDetector() as detector, Prober() as prober:
         for width, height, gop in ENCODES:
-            bench_encode(Path(folder), width, height, gop, args.clips, detector, prober, args.max_faces)
+            bench_encode(Path(folder), width, height, gop, args.clips, args.rounds, detector, prober, args.max_faces)
 
 
 if __name__ == "__main__":
