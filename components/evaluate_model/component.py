@@ -290,7 +290,7 @@ def _video_labels(rows: Sequence[LabelledFace]) -> dict[str, Label]:
 
 COMPONENT = Component(
     name="evaluate-model",
-    version="1.4.1",
+    version="1.4.2",
     kind=ComponentKind.PROCESSING,
     image="deepfake/evaluate-model",
     description=__doc__.splitlines()[0],

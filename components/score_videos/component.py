@@ -170,7 +170,7 @@ def video_ranges(faces: FaceTable[FaceRecord]) -> dict[str, tuple[int, int]]:
 
 COMPONENT = Component(
     name="score-videos",
-    version="2.1.3",
+    version="2.1.4",
     kind=ComponentKind.PROCESSING,
     image="deepfake/score-videos",
     description=__doc__.splitlines()[0],

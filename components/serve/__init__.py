@@ -5,5 +5,5 @@ import, for the image build and the compiler.
 """
 
 NAME = "serve"
-VERSION = "2.0.2"
+VERSION = "2.0.3"
 IMAGE = "deepfake/serve"
