@@ -88,7 +88,10 @@ def person_probabilities(faces: Sequence[FrameScore], how: Aggregation) -> dict[
     """Each person's probability_fake (a track seen often enough, see `MIN_TRACK_SHARE`), its faces aggregated as a
     video's. The video's is the highest: a fake person among real ones is a fake video (the DFDC winners scored each
     face and took the most suspicious person)."""
-    by_track = _by_track(faces)
+    return _people(_by_track(faces), how)
+
+
+def _people(by_track: dict[int, list[FrameScore]], how: Aggregation) -> dict[int, float]:
     most_seen = max(len(scored) for scored in by_track.values())
     return {
         track: aggregate([face.probability_fake for face in scored], how)
@@ -99,8 +102,8 @@ def person_probabilities(faces: Sequence[FrameScore], how: Aggregation) -> dict[
 
 def score_people(faces: Sequence[FrameScore], how: Aggregation, threshold: float) -> tuple[float, list[TrackScore]]:
     """The video's probability_fake and each person, most suspicious first; a person's box is its largest face's."""
-    people = person_probabilities(faces, how)
     by_track = _by_track(faces)
+    people = _people(by_track, how)
     tracks = [
         TrackScore(
             track=track,
