@@ -121,12 +121,13 @@ def bench_encode(
     decode_only(paths[0])
     prober.probe(paths[0])  # its child process starts once per worker, not per video
     times: dict[str, list[float]] = {"decode": [], "extract": [], "opencv": []}
-    for _ in range(rounds):
+    for round_ in range(rounds):
         seconds, _ = timed(decode_only, *[(path,) for path in paths])
         times["decode"].append(seconds)
+        output = root / f"out-{height}p-gop{gop}-{round_}"  # new files, as in a run (replacing old ones costs more)
         seconds, results = timed(
             extract_video,
-            *[(record, root / record.path, root / "out", settings, detector, prober) for record in records],
+            *[(record, root / record.path, output, settings, detector, prober) for record in records],
         )
         times["extract"].append(seconds)
         seconds, opencv_faces = timed(opencv_baseline, *[(path, detector, settings) for path in paths])

@@ -257,7 +257,7 @@ def _write_dataset(output: Path, share: list[Listed], ctx: RunContext, elapsed: 
 
 COMPONENT = Component(
     name="extract-faces",
-    version="2.3.2",
+    version="2.4.0",
     kind=ComponentKind.PROCESSING,
     image="deepfake/extract-faces",
     description=__doc__.split("\n")[0],

@@ -5,5 +5,5 @@ import, for the image build and the compiler.
 """
 
 NAME = "serve"
-VERSION = "2.0.3"
+VERSION = "2.1.0"
 IMAGE = "deepfake/serve"

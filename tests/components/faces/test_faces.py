@@ -1,10 +1,12 @@
+import math
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
 from deepfake.components.faces.boxes import FaceBox
-from deepfake.components.faces.crop import encode_jpeg, square_crop
+from deepfake.components.faces.crop import encode_jpeg, face_crop, square_crop
 from deepfake.components.faces.detection import FaceDetector, suppress_overlaps, tile_origins
 from deepfake.components.faces.sampling import VideoReadError, evenly_spaced, open_video, probe, read_frames
 from tests.support.media import blank_clip, face_clip, face_frame
@@ -84,6 +86,28 @@ def test_square_crop_is_centred_and_padded_at_edges() -> None:
     assert crop.shape == (40, 40, 3)
     assert crop[20, 20].tolist() == [255, 255, 255]
     assert encode_jpeg(crop)[:2] == b"\xff\xd8"
+
+
+@pytest.mark.parametrize("eye_distance", [40.0, 120.0])  # a 160 px side to 112: 1.4x down (one warp); 480: 4.3x
+def test_an_aligned_crops_keypoints_lie_on_the_features_they_mark(eye_distance: float) -> None:
+    centre, tilt = np.array([320.0, 300.0]), math.radians(12)
+    along, down = np.array([math.cos(tilt), math.sin(tilt)]), np.array([-math.sin(tilt), math.cos(tilt)])
+    marks = [centre - along * eye_distance / 2, centre + along * eye_distance / 2, centre + down * eye_distance / 2]
+    frame = np.zeros((640, 640, 3), np.uint8)
+    dot = max(2, round(eye_distance / 20))
+    for x, y in marks:
+        cv2.circle(frame, (round(x * 16), round(y * 16)), dot * 16, (255, 255, 255), -1, cv2.LINE_AA, shift=4)
+    face = FaceBox(260, 240, 120, 120, 0.9, tuple((float(x), float(y)) for x, y in marks))
+    crop, points = face_crop(frame, face, margin=0.3, size=112, align=True)
+    grey = crop[..., 0].astype(np.float64)
+    for x, y in points:
+        window = np.s_[round(y) - 5 : round(y) + 6, round(x) - 5 : round(x) + 6]
+        rows, cols = np.mgrid[window]
+        weights = grey[window]
+        assert weights.sum() > 0, "the mark is in the crop"
+        found = ((cols * weights).sum() / weights.sum(), (rows * weights).sum() / weights.sum())
+        assert math.dist(found, (x, y)) < 0.5, f"the keypoint ({x}, {y}) is off its mark at {found}"
+    assert abs(points[0][1] - points[1][1]) < 0.01, "the eyes are level"
 
 
 def test_a_hint_finds_the_face_near_its_last_position(detector: FaceDetector) -> None:
