@@ -1,11 +1,11 @@
 """Probing untrusted videos where a native crash cannot take the caller down: in a child process with limits.
 
-decord is C++ over FFmpeg: a 4 KB Matroska file whose header claims a duration of 10^15 ms makes it throw
-`bad_alloc` and abort the whole process. So every video from outside is first probed (opened, its first frame
-decoded for the frame size) by a child process that runs under an address-space limit. A crash, the limit or a hang
-there is a rejection with its reason here; the caller opens the video itself only after the probe passed and its
-frame size is checked, so it never pays for a frame it would refuse. One child serves many probes (Python and decord
-start once) and is restarted after a crash.
+FFmpeg's demuxers and decoders are C, and a malformed file can make C code abort or run out of memory. So every video
+from outside is first probed (opened with PyAV, the decoder the stages use, and its first frame decoded for the frame
+size) by a child process that runs under an address-space limit. A crash, the limit or a hang there is a rejection
+with its reason here; the caller opens the video itself only after the probe passed and its frame size is checked,
+so it never pays for a frame it would refuse. One child serves many probes (Python and PyAV start once) and is
+restarted after a crash.
 """
 
 import json
@@ -22,14 +22,14 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from deepfake.components.faces.sampling import VideoProbe, VideoReadError, open_video, probe
+from deepfake.components.faces.sampling import VideoProbe, VideoReadError, probe
 
 
 class ProbeLimits(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DEEPFAKE_PROBE_", extra="ignore")
 
     memory_bytes: int = Field(
-        3 * 1024**3, ge=512 * 1024**2, description="Address space of the probing process (decord, one frame)."
+        3 * 1024**3, ge=512 * 1024**2, description="Address space of the probing process (PyAV, one frame)."
     )
     timeout_s: float = Field(60, gt=0, description="Longest one probe may take before the video is refused.")
 
@@ -105,7 +105,7 @@ def _serve(memory_bytes: int) -> None:
     for line in sys.stdin:
         path = Path(json.loads(line)["path"])
         try:
-            answer: dict[str, object] = asdict(probe(open_video(path)))
+            answer: dict[str, object] = asdict(probe(path))
         except VideoReadError as exc:
             answer = {"error": str(exc)}
         except MemoryError:

@@ -1,13 +1,12 @@
-"""Sampled decoding with decord: probe a video, then read N evenly spaced frames in one batched call."""
+"""What every stage knows of a video before it decodes one: its probe (frames, rate, frame size), the frame-size
+limit, and the evenly spaced samples. The probe opens the video with PyAV, the decoder the stages then use, and
+decodes its first frame; `faces/probing.py` runs it in a child process, so that a file that crashes FFmpeg takes only
+that child down."""
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-from decord import VideoReader, cpu
-
-DECORD_PREFIX = re.compile(r"^(\[[\d:]+\] )?\S+\.(cc|h|cpp):\d+: ")
+import av
 
 
 class VideoReadError(ValueError):
@@ -26,27 +25,40 @@ class VideoProbe:
         return self.frames / self.fps if self.fps else 0.0
 
 
-def open_video(path: Path, threads: int = 1) -> VideoReader:
+def probe(path: Path) -> VideoProbe:
+    """The frame size is the first frame's as decoded, not what a header claims. The frame count is the container's
+    index where it keeps one (MP4, MOV), else the stream's packets counted without decoding them (Matroska, WebM)."""
     if not path.is_file():
         raise VideoReadError(f"missing file {path.name}")
     if path.stat().st_size == 0:
         raise VideoReadError("empty file")
     try:
-        return VideoReader(str(path), ctx=cpu(0), num_threads=threads)
-    except Exception as exc:  # decord raises its own DECORDError (and RuntimeError) for undecodable input
-        reason = _first_line(exc).replace(str(path), path.name)
-        raise VideoReadError(f"unreadable video: {reason}") from exc
-
-
-def probe(reader: VideoReader) -> VideoProbe:
-    frames = len(reader)
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise VideoReadError("no video stream")
+            stream = container.streams.video[0]
+            stream.thread_type, stream.thread_count = "SLICE", 1  # frame threads would decode ahead for nothing
+            first: av.VideoFrame | None = None
+            packets = 0
+            for packet in container.demux(stream):
+                packets += packet.size > 0
+                if first is None:
+                    first = next(iter(packet.decode()), None)
+                if first is not None and stream.frames:
+                    break
+            if first is None:  # the decoder still holds the frames it reorders
+                first = next(iter(stream.codec_context.decode(None)), None)
+    except av.FFmpegError as exc:
+        if isinstance(exc, MemoryError):  # FFmpeg's ENOMEM: the probing process's limit, which it reports
+            raise
+        raise VideoReadError(f"unreadable video: {exc.strerror or type(exc).__name__}") from exc
+    frames = stream.frames or packets
     if frames == 0:
         raise VideoReadError("zero frames")
-    try:
-        height, width = reader[0].shape[:2]
-    except Exception as exc:
-        raise VideoReadError(f"first frame does not decode: {_first_line(exc)}") from exc
-    return VideoProbe(frames=frames, fps=float(reader.get_avg_fps()), width=int(width), height=int(height))
+    if first is None:
+        raise VideoReadError("first frame does not decode")
+    rate = stream.average_rate or stream.guessed_rate
+    return VideoProbe(frames=frames, fps=float(rate) if rate else 0.0, width=first.width, height=first.height)
 
 
 def check_frame_size(info: VideoProbe, max_pixels: int) -> None:
@@ -62,18 +74,3 @@ def evenly_spaced(total: int, count: int) -> list[int]:
     if total <= count:
         return list(range(total))
     return [int((position + 0.5) * total / count) for position in range(count)]
-
-
-def read_frames(reader: VideoReader, indices: list[int]) -> np.ndarray:
-    """One batched read: decord seeks to the nearest keyframes and decodes only what it must."""
-    try:
-        return reader.get_batch(indices).asnumpy()
-    except Exception as exc:
-        raise VideoReadError(f"truncated or corrupt stream: {_first_line(exc)}") from exc
-
-
-def _first_line(exc: Exception) -> str:
-    """decord prefixes its messages with a time and its own source file ("[12:00:00] /github/.../x.cc:83: ");
-    a reason shows only the message."""
-    text = str(exc).strip().splitlines()
-    return DECORD_PREFIX.sub("", text[0])[:200] if text else type(exc).__name__

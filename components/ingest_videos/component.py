@@ -252,7 +252,7 @@ def summarise(
 
 COMPONENT = Component(
     name="ingest-videos",
-    version="1.3.2",
+    version="1.4.0",
     kind=ComponentKind.PROCESSING,
     image="deepfake/ingest-videos",
     description=__doc__,

@@ -6,6 +6,7 @@ import struct
 from functools import cache
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 from PIL import Image, PngImagePlugin
@@ -19,6 +20,13 @@ ASTRONAUT_FACE_FRACTION = 100 / 512  # the face is ~100 px tall in the 512 px ph
 @cache
 def astronaut() -> np.ndarray:
     return data.astronaut()
+
+
+def decoded_frames(path: Path, indices: list[int] | None = None) -> np.ndarray:
+    """Every frame decoded in order, nothing skipped (RGB): the reference for what sampled decoding returns."""
+    with av.open(str(path)) as container:
+        frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+    return np.stack(frames if indices is None else [frames[index] for index in indices])
 
 
 def face_frame(width: int, height: int, face_height: int, x: int, y: int, background: int = 90) -> np.ndarray:
@@ -77,9 +85,9 @@ def blank_clip(path: Path, frames: int = 20, width: int = 160, height: int = 120
     return path
 
 
-def decoder_bomb_mkv(path: Path) -> Path:
-    """A 1.4 KB Matroska clip whose header claims a duration of 10^15 ms: decord allocates for that many frames,
-    throws bad_alloc and aborts the process that opened it."""
+def lying_duration_mkv(path: Path) -> Path:
+    """A 1.4 KB Matroska clip of 5 frames whose header claims a duration of 10^15 ms (decord 0.6 allocated for that
+    many frames and aborted the process)."""
     write_h264(path.with_suffix(".tmp.mkv"), (np.zeros((48, 64, 3), np.uint8) for _ in range(5)), fps=10)
     data = bytearray(path.with_suffix(".tmp.mkv").read_bytes())
     path.with_suffix(".tmp.mkv").unlink()

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from deepfake.components.faces.decoding import read_sampled
-from deepfake.components.faces.sampling import VideoReadError, evenly_spaced, open_video, read_frames
+from deepfake.components.faces.sampling import VideoReadError, evenly_spaced
 from deepfake.components.faces.video import write_h264
+from tests.support.media import decoded_frames
 
 
 def numbered_clip(path: Path, frames: int, gop: int = 250) -> Path:
@@ -21,8 +22,8 @@ def numbered_clip(path: Path, frames: int, gop: int = 250) -> Path:
 
 
 def assert_frames_are(path: Path, indices: list[int], pixels: np.ndarray) -> None:
-    """decord decodes every frame it is asked for, exactly: the reference for what the indices claim."""
-    expected = read_frames(open_video(path), indices)
+    """Decoding every frame, nothing skipped, is the reference for what the indices claim."""
+    expected = decoded_frames(path, indices)
     assert np.abs(expected.astype(int) - pixels.astype(int)).max() <= 1
 
 

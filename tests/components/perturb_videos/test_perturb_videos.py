@@ -5,11 +5,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deepfake.components.faces.sampling import open_video, probe, read_frames
+from deepfake.components.faces.sampling import probe
 from deepfake.components.manifests import LabelledFace, RejectedVideo, VideoRecord, read_jsonl, write_jsonl
 from deepfake.components.perturb_videos.component import COMPONENT
 from deepfake.components.runtime import main
-from tests.support.media import face_clip
+from tests.support.media import decoded_frames, face_clip
 
 FRAMES = 10
 
@@ -89,7 +89,7 @@ def test_each_perturbation_is_a_decodable_copy_listed_with_what_was_done(root: P
     assert rejected == []
     assert [copy.id for copy in copies] == [f"{name}/a" for name in ("blur", "crf23", "crf32", "crf40", "half")]
     for copy in copies:
-        info = probe(open_video(videos / copy.path))
+        info = probe(videos / copy.path)
         assert (info.frames, info.width, info.height) == (FRAMES, copy.width, copy.height), copy.id
         assert copy.perturbation == copy.id.split("/")[0] and copy.label == 1 and copy.method == "FaceSwap"
         assert copy.group == "a", "a copy stays in its original's group"
@@ -97,8 +97,8 @@ def test_each_perturbation_is_a_decodable_copy_listed_with_what_was_done(root: P
     assert sizes["crf40"] < sizes["crf32"] < sizes["crf23"], "a higher CRF keeps fewer bits"
     half = next(copy for copy in copies if copy.perturbation == "half")
     assert (half.width, half.height) == (160, 120)
-    original = read_frames(open_video(root / "a.mp4"), [5])[0].astype(np.float64)
-    blurred = read_frames(open_video(videos / "blur/a.mp4"), [5])[0].astype(np.float64)
+    original = decoded_frames(root / "a.mp4", [5])[0].astype(np.float64)
+    blurred = decoded_frames(videos / "blur/a.mp4", [5])[0].astype(np.float64)
     sharpness = [np.abs(np.diff(frame, axis=1)).mean() for frame in (original, blurred)]
     assert sharpness[1] < 0.9 * sharpness[0], "the blurred copy has softer edges"
 

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from deepfake.components.faces.boxes import FaceBox
 from deepfake.components.faces.detection import FaceDetector
-from deepfake.components.faces.sampling import evenly_spaced, open_video, probe, read_frames
+from deepfake.components.faces.sampling import evenly_spaced, probe
 from deepfake.pipelines.demo.dataset import (
     MARKER,
     DemoError,
@@ -20,6 +20,7 @@ from deepfake.pipelines.demo.dataset import (
     main,
     make_demo_dataset,
 )
+from tests.support.media import decoded_frames
 
 TINY = DemoOptions(
     real_videos=2, held_out=1, fakes_per_real=2, frames=8, fps=10, width=256, height=192, parts=2, seed=7
@@ -39,11 +40,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoSummary:
 
 def metadata(root: Path) -> dict[str, dict[str, dict[str, str | None]]]:
     return {path.parent.name: json.loads(path.read_text()) for path in sorted(root.glob("*/metadata.json"))}
-
-
-def all_frames(path: Path) -> np.ndarray:
-    reader = open_video(path)
-    return read_frames(reader, list(range(len(reader))))
 
 
 def videos(root: Path) -> list[Path]:
@@ -81,7 +77,7 @@ def test_the_layout_and_metadata_are_dfdc(demo: DemoSummary) -> None:
 
 def test_videos_decode_at_the_requested_size_frames_and_fps(demo: DemoSummary) -> None:
     for path in videos(demo.out):
-        info = probe(open_video(path))
+        info = probe(path)
         assert (info.frames, info.fps, info.width, info.height) == (8, 10.0, 256, 192), path.name
 
 
@@ -89,13 +85,13 @@ def test_the_same_seed_gives_the_same_dataset_whatever_the_workers(demo: DemoSum
     again = make_demo_dataset(tmp_path / "again", TINY.model_copy(update={"workers": 1}))
     assert metadata(again.out) == metadata(demo.out)
     for first, second in zip(videos(demo.out), videos(again.out), strict=True):
-        assert np.array_equal(all_frames(first), all_frames(second)), first.name
+        assert np.array_equal(decoded_frames(first), decoded_frames(second)), first.name
 
 
 def test_another_seed_gives_another_dataset(demo: DemoSummary, tmp_path: Path) -> None:
     other = make_demo_dataset(tmp_path / "other", TINY.model_copy(update={"seed": 8, "real_videos": 2, "parts": 1}))
     assert set(next(iter(metadata(other.out).values()))).isdisjoint(metadata(demo.out)["dfdc_train_part_0"])
-    first, second = all_frames(videos(demo.out)[0]), all_frames(videos(other.out)[0])
+    first, second = decoded_frames(videos(demo.out)[0]), decoded_frames(videos(other.out)[0])
     assert np.abs(first.astype(int) - second.astype(int)).mean() > 10
 
 
@@ -103,7 +99,7 @@ def test_a_fake_differs_from_its_original_inside_the_face_only(demo: DemoSummary
     """Outside the blend mask the frames are equal before encoding; what differs there is H.264 re-encoding alone."""
     for fake, original in fakes(demo.out):
         inside, outside, far = [], [], []
-        for fake_frame, real_frame in zip(all_frames(fake), all_frames(original), strict=True):
+        for fake_frame, real_frame in zip(decoded_frames(fake), decoded_frames(original), strict=True):
             box = detector.detect(real_frame)[0]
             difference = np.abs(fake_frame.astype(np.int16) - real_frame).mean(axis=2)
             in_box = _box_mask(box, 0.0, difference.shape)
@@ -130,7 +126,7 @@ def test_held_out_people_and_poisson_swaps_change_the_face_only_and_are_found(
 ) -> None:
     options = TINY.model_copy(update={"identity": identity, "technique": technique, "held_out": 0, "parts": 1})
     demo = make_demo_dataset(tmp_path / "held", options)
-    clips = {path.name: all_frames(path) for path in videos(demo.out)}
+    clips = {path.name: decoded_frames(path) for path in videos(demo.out)}
     found = sum(bool(detector.detect(frame)) for frames in clips.values() for frame in frames[::2])
     # LFW's 25 px faces, upscaled, are harder to find than the astronaut's (extract-faces rejects a video with none)
     assert found >= (0.7 if identity == "lfw" else 0.9) * sum(len(frames[::2]) for frames in clips.values())
@@ -148,8 +144,8 @@ def test_held_out_people_and_poisson_swaps_change_the_face_only_and_are_found(
 def test_faces_are_found_in_sampled_frames(demo: DemoSummary, detector: FaceDetector) -> None:
     found = total = 0
     for path in videos(demo.out):
-        reader = open_video(path)
-        for frame in read_frames(reader, evenly_spaced(len(reader), 8)):
+        frames = decoded_frames(path)
+        for frame in frames[evenly_spaced(len(frames), 8)]:
             found += bool(detector.detect(frame))
             total += 1
     assert total == 72 and found / total >= 0.95
@@ -196,7 +192,7 @@ def test_the_cli_prints_a_one_line_summary(tmp_path: Path, capsys: pytest.Captur
     assert main([*argv, "--seed", "3"]) == 0
     line = capsys.readouterr().out.strip()
     assert line.startswith("wrote 1 real + 1 fake videos (2 frames, 128x160 @ 25 fps)") and "\n" not in line
-    assert probe(open_video(videos(tmp_path / "cli")[0])).height == 160
+    assert probe(videos(tmp_path / "cli")[0]).height == 160
 
 
 def test_the_cli_refuses_a_foreign_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

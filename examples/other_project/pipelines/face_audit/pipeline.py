@@ -17,7 +17,7 @@ from deepfake.pipelines import Pipeline, ge
 from pipelines.face_audit import face_report
 
 SPECS = os.environ.get("OTHER_PROJECT_SPECS", str(Path(__file__).resolve().parents[2] / "specs")).rstrip("/")
-PINS = {"ingest-videos": "1.3.2", "extract-faces": "2.4.0"}
+PINS = {"ingest-videos": "1.4.0", "extract-faces": "2.4.0"}
 
 ingest_videos = load_component(f"{SPECS}/ingest-videos.json", version=PINS["ingest-videos"])
 extract_faces = load_component(f"{SPECS}/extract-faces.json", version=PINS["extract-faces"])
