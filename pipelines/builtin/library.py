@@ -1,6 +1,6 @@
 """The library's components as the built-in pipelines use them: their specs, from the JSON `make catalogue` exports.
 
-Defining or compiling a built-in pipeline therefore imports no component code (no torch, MediaPipe or decord), so
+Defining or compiling a built-in pipeline therefore imports no component code (no torch, MediaPipe or PyAV), so
 the `sagemaker` extra alone compiles and upserts it. A test keeps specs/ equal to the components' own specs.
 """
 

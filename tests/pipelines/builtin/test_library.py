@@ -8,7 +8,7 @@ import pytest
 from deepfake.pipelines.builtin.library import SPECS_DIR
 from deepfake.pipelines.dag.loading import discover_components
 
-HEAVY = ("torch", "torchvision", "mediapipe", "decord", "cv2", "sklearn", "matplotlib", "PIL", "av")
+HEAVY = ("torch", "torchvision", "mediapipe", "cv2", "sklearn", "matplotlib", "PIL", "av")
 
 
 def test_the_specs_the_builtin_pipelines_read_are_the_components_own() -> None:
