@@ -95,6 +95,7 @@ bench: $(VENV_STAMP) ## Run the benchmarks under bench/
 	$(VENV_PY) -m bench.extract
 	$(VENV_PY) -m bench.train
 	$(VENV_PY) -m bench.train --no-cache --shard-size 256
+	$(VENV_PY) -m bench.train --no-cache --size 224 --loader-only
 	$(VENV_PY) -m bench.serve
 	$(VENV_PY) -m bench.scale
 

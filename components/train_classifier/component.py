@@ -39,7 +39,7 @@ from deepfake.components.train_classifier.training import (
 
 log = logging.getLogger(__name__)
 NAME = "train-classifier"
-VERSION = "1.8.1"
+VERSION = "1.9.0"
 ENTRY_MODULE = "deepfake.components.train_classifier"
 PRETRAINED_FILE = "weights.pt"
 FINGERPRINT_CHARS = 12

@@ -23,6 +23,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Any, TypeVar
 
+import cv2
 import numpy as np
 import torch
 import torch.distributed as dist
@@ -46,8 +47,8 @@ from deepfake.components.faces.boxes import FaceBox
 from deepfake.components.faces.crop import DEFAULT_MARGIN
 from deepfake.components.manifests import LABEL_NAMES, LabelledFace, write_json
 from deepfake.components.spec import MetricSpec
-from deepfake.components.train_classifier.augment import PoseLighting, augment
-from deepfake.components.train_classifier.degrade import Degradation, degrade
+from deepfake.components.train_classifier.augment import PoseLighting, augment, draw_poses
+from deepfake.components.train_classifier.degrade import Degradation, as_uint8, degrade_face, draw
 from deepfake.components.train_classifier.params import FakeSource, Params
 
 log = logging.getLogger(__name__)
@@ -143,20 +144,29 @@ def train_transform(config: ModelConfig) -> v2.Compose:
 
 
 class BatchTransform:
-    """A training batch (uint8) → the network's input: mirrored, moved and relit (`augment`), degraded (`degrade`,
-    each degradation with `probability`), normalised; every face with its own draws. A class, not a closure, so
-    that loader workers started by spawning (not forking) can unpickle it."""
+    """A training batch (uint8 NCHW) → the network's input: mirrored, moved and relit (`augment`), degraded
+    (`degrade`, each degradation with `probability`), normalised; every face with its own draws, all drawn before
+    any pixel changes, then each face through every step in turn (one face's working copies stay in the cache). A
+    class, not a closure, so that loader workers started by spawning (not forking) can unpickle it."""
 
     def __init__(self, config: ModelConfig, probability: float, pose_lighting: PoseLighting | None = None) -> None:
         self.pose_lighting = pose_lighting or PoseLighting()
         self.degradation = Degradation(probability=probability)
-        self.mean = torch.tensor(config.mean)[:, None, None]
-        self.std = torch.tensor(config.std)[:, None, None]
+        levels = np.arange(256, dtype=np.float32)[:, None, None] / 255
+        mean, std = (np.array(values, np.float32) for values in (config.mean, config.std))
+        self.normalised = (levels - mean) / std  # a level → the network's input, a channel
 
     def __call__(self, pixels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        moved = augment(pixels.float(), self.pose_lighting, generator).round_().to(torch.uint8)
-        degraded = degrade(moved, self.degradation, generator) if self.degradation.probability > 0 else moved
-        return (degraded.float() / 255 - self.mean) / self.std
+        faces = pixels.permute(0, 2, 3, 1).contiguous().numpy()
+        poses = draw_poses(len(faces), self.pose_lighting, generator)
+        degrade = self.degradation.probability > 0
+        draws = draw(len(faces), faces.shape[2], self.degradation, generator).per_face() if degrade else []
+        batch = torch.empty(pixels.shape, dtype=torch.float32)
+        for index, (face, pose) in enumerate(zip(faces, poses, strict=True)):
+            moved = augment(face, pose)
+            degraded = degrade_face(moved, *draws[index], generator) if degrade else as_uint8(moved)
+            batch[index] = torch.from_numpy(cv2.LUT(degraded, self.normalised)).permute(2, 0, 1)
+        return batch
 
 
 def sample_seed(seed: int, epoch: int, index: int) -> int:
