@@ -2,9 +2,9 @@
 saturation, each face with its own draws.
 
 The draws are made for the whole batch at once (from the batch's generator, see `degrade.py`); the pixels are then
-changed face by face with OpenCV on the uint8 HWC crop. At 224 px that costs ~0.3 ms a face where the same
-operations batched in torch (affine_grid + grid_sample, broadcast arithmetic over float NCHW) cost ~4 ms: enough
-to decide whether a few loader workers keep a GPU fed.
+changed face by face with OpenCV on the uint8 HWC crop. At 224 px that costs ~0.6 ms a face (one core) where the
+same operations batched in torch (affine_grid + grid_sample, broadcast arithmetic over float NCHW) cost ~4 ms:
+enough to decide whether a few loader workers keep a GPU fed.
 """
 
 import math
